@@ -1,0 +1,73 @@
+"""The `verbo` command line: `repl` (default), `ask`, `discord`, `train`, `evaluate`, `bench`."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def add_train_parser(sub) -> None:
+    p = sub.add_parser("train", help="entrena un modelo sobre el corpus")
+    p.add_argument("--cell", choices=("gru", "lstm", "srnn", "trigrama"), default="gru")
+    p.add_argument("--units", type=int, default=1024)
+    p.add_argument("--embedding-dim", type=int, default=256)
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seq-len", type=int, default=100)
+    p.add_argument("--lr", type=float, default=1e-3, dest="learning_rate")
+    p.add_argument("--lr-decay", type=float, default=0.3)
+    p.add_argument("--min-delta", type=float, default=0.015)
+    p.add_argument("--patience", type=int, default=2)
+    p.add_argument("--bf16", action="store_true", dest="mixed_precision",
+                   help="precisión mixta bfloat16 (más rápida en CPUs con AMX)")
+    p.add_argument("--stateful", action="store_true",
+                   help="entrenamiento con estado sobre ventanas consecutivas")
+    p.add_argument("--max-chars", type=int, default=None, help="usa solo el principio del corpus")
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--name", default=None, help="nombre de la carpeta en weights/")
+    p.add_argument("--out", dest="out_dir", default=None, help="carpeta de salida")
+    p.add_argument("--checkpoints", dest="checkpoint_dir", default=None)
+    p.add_argument("--warm-start", default=None, help="carpeta de pesos de la que partir")
+    p.add_argument("--force-export", action="store_true")
+    p.add_argument("--fresh", action="store_true", help="descarta los puntos de control")
+
+
+def run_train(args) -> int:
+    from engine.train import TrainConfig, train
+
+    fields = TrainConfig.__dataclass_fields__
+    train(TrainConfig(**{k: v for k, v in vars(args).items() if k in fields}))
+    return 0
+
+
+def add_evaluate_parser(sub) -> None:
+    p = sub.add_parser("evaluate", help="bits por carácter de cada modelo y de las referencias")
+    p.add_argument("models", nargs="*", help="carpetas de pesos (por defecto, todas en weights/)")
+    p.add_argument("--text", default=None, help="evalúa este archivo UTF-8 en vez de la validación")
+    p.add_argument("--no-baselines", action="store_true")
+    p.add_argument("--max-chars", type=int, default=None)
+
+
+def run_evaluate(args) -> int:
+    from engine.evaluate import main as evaluate_main
+
+    return evaluate_main(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = argparse.ArgumentParser(prog="verbo", description="verbo: texto en español con RNN")
+    sub = parser.add_subparsers(dest="command")
+    add_train_parser(sub)
+    add_evaluate_parser(sub)
+    args = parser.parse_args(argv)
+    handlers = {"train": run_train, "evaluate": run_evaluate}
+    if args.command is None:
+        parser.print_help()
+        return 0
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

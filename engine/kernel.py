@@ -1,0 +1,141 @@
+"""Fast batched inference from trained weights, in NumPy (float32), without Keras.
+
+A state row fully determines the next-character distribution:
+- gru / srnn: the hidden vector h (units);  lstm: [h, c] (2 * units);
+- trigrama: the ids of the last `context` characters (a pad id where there were none yet).
+`step(ids, states)` consumes one character per row and returns (logits, new states). The
+embedding is folded into the input projection (a vocabulary x gates table), so a step is one table
+lookup, one matrix product with the recurrent weights and one with the output layer.
+
+Every text is read as if it followed a line break: the "start state" is the state after feeding
+"\n" to the zero state, so even the first character of a text gets a probability.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.weights import ModelFolder
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    # tanh form: no overflow warnings for large |x|, same float32 result within rounding
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+class NumpyKernel:
+    """Batched step/score for one model folder."""
+
+    def __init__(self, model: ModelFolder):
+        self.model = model
+        self.spec = spec = model.spec
+        self.vocab = model.vocab
+        a = model.arrays
+        emb = a["embedding.0"]
+        self.dense_w, self.dense_b = a["dense.0"], a["dense.1"]
+        U = spec.units
+        if spec.cell == "trigrama":
+            E, C = spec.embedding_dim, spec.context
+            w = a["mlp.0"]
+            # one table per context position; an extra all-zero row stands for "no character yet"
+            zero = np.zeros((1, U), np.float32)
+            self.tables = [np.vstack([emb @ w[k * E:(k + 1) * E], zero]) for k in range(C)]
+            self.mlp_b = a["mlp.1"]
+            self.pad_id = spec.vocab_size
+            self.state_size = C
+        else:
+            bias = a["rnn.2"]
+            input_bias = bias[0] if spec.cell == "gru" else bias
+            self.table = (emb @ a["rnn.0"] + input_bias).astype(np.float32)
+            self.recurrent = a["rnn.1"]
+            self.recurrent_b = bias[1] if spec.cell == "gru" else None
+            self.state_size = 2 * U if spec.cell == "lstm" else U
+        self.zero = self.zero_states(1)[0]
+        self.start_state = self.transition(np.array([self.vocab.newline_id]), self.zero[None])[0]
+
+    # -- states ---------------------------------------------------------------------------
+    def zero_states(self, batch: int) -> np.ndarray:
+        if self.spec.cell == "trigrama":
+            return np.full((batch, self.state_size), self.pad_id, np.float32)
+        return np.zeros((batch, self.state_size), np.float32)
+
+    def start_states(self, batch: int) -> np.ndarray:
+        return np.repeat(self.start_state[None], batch, axis=0)
+
+    # -- one step -------------------------------------------------------------------------
+    def transition(self, ids: np.ndarray, states: np.ndarray) -> np.ndarray:
+        """States after consuming ids[b] in row b."""
+        ids = np.asarray(ids, dtype=np.int64)
+        U = self.spec.units
+        cell = self.spec.cell
+        if cell == "trigrama":
+            return np.concatenate([states[:, 1:], ids[:, None].astype(np.float32)], axis=1)
+        x = self.table[ids]
+        if cell == "gru":
+            h = states
+            hg = h @ self.recurrent + self.recurrent_b
+            z = sigmoid(x[:, :U] + hg[:, :U])
+            r = sigmoid(x[:, U:2 * U] + hg[:, U:2 * U])
+            candidate = np.tanh(x[:, 2 * U:] + r * hg[:, 2 * U:])
+            return z * h + (1.0 - z) * candidate
+        if cell == "lstm":
+            h, c = states[:, :U], states[:, U:]
+            g = x + h @ self.recurrent
+            i, f = sigmoid(g[:, :U]), sigmoid(g[:, U:2 * U])
+            c = f * c + i * np.tanh(g[:, 2 * U:3 * U])
+            h = sigmoid(g[:, 3 * U:]) * np.tanh(c)
+            return np.concatenate([h, c], axis=1)
+        return np.tanh(x + states @ self.recurrent)  # srnn
+
+    def readout(self, states: np.ndarray) -> np.ndarray:
+        """Next-character logits (B, V) for each state row."""
+        if self.spec.cell == "trigrama":
+            ids = states.astype(np.int64)
+            hidden = self.mlp_b + sum(t[ids[:, k]] for k, t in enumerate(self.tables))
+            return np.tanh(hidden) @ self.dense_w + self.dense_b
+        return states[:, : self.spec.units] @ self.dense_w + self.dense_b
+
+    def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        states = self.transition(ids, states)
+        return self.readout(states), states
+
+    # -- whole texts ----------------------------------------------------------------------
+    def feed(self, ids: np.ndarray, state: np.ndarray | None = None) -> np.ndarray:
+        """The state after consuming a whole sequence (prefill) from `state` (default: start)."""
+        state = (self.start_state if state is None else state)[None]
+        for i in ids:
+            state = self.transition(np.array([i]), state)
+        return state[0]
+
+    def score(self, sequences: list[np.ndarray], states: np.ndarray | None = None
+              ) -> list[np.ndarray]:
+        """Natural-log probability of every character of every sequence, in one batched pass.
+
+        Row b starts from states[b] (default: the start state). Rows are processed longest first
+        so that the active rows are always a prefix of the batch as shorter ones finish.
+        """
+        n = len(sequences)
+        if n == 0:
+            return []
+        order = sorted(range(n), key=lambda b: -len(sequences[b]))
+        lengths = np.array([len(sequences[b]) for b in order])
+        current = self.start_states(n) if states is None else np.asarray(states, np.float32)[order]
+        logprobs = np.zeros((n, lengths.max()), np.float32)
+        padded = np.zeros((n, lengths.max() if n else 0), np.int64)
+        for row, b in enumerate(order):
+            padded[row, : lengths[row]] = sequences[b]
+        for t in range(lengths.max()):
+            active = int((lengths > t).sum())
+            current = current[:active]
+            targets = padded[:active, t]
+            logp = log_softmax(self.readout(current))
+            logprobs[:active, t] = logp[np.arange(active), targets]
+            current = self.transition(targets, current)
+        result = [None] * n
+        for row, b in enumerate(order):
+            result[b] = logprobs[row, : lengths[row]]
+        return result

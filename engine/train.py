@@ -1,0 +1,258 @@
+"""`verbo train`: train one model on the corpus, with resumable checkpoints and early stopping.
+
+Each epoch: a fresh random offset cuts the training chapters into windows; Keras fits them
+(stateless and shuffled, or stateful over consecutive windows); the validation chapters are scored
+with the inference kernel on the float16-rounded weights, so the number printed is exactly what the
+exported model scores. Checkpoints (model + optimizer, `state.json`) live in the user cache
+directory and are written atomically after every epoch; the best weights are exported to the
+output folder whenever validation improves (unless that folder already holds a better model).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from engine.corpus import CORPUS_PATH, load_corpus, sha256_of, train_validation_split, truncate_at_chapter
+from engine.kernel import NumpyKernel
+from engine.model import ModelSpec, build_model, set_weight_arrays, weight_arrays
+from engine.vocab import Vocab
+from engine.weights import REPO_WEIGHTS, ModelFolder, atomic_write, load_model_folder, save_model_folder
+
+LN2 = math.log(2)
+
+
+def default_checkpoint_root() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("VERBO_CHECKPOINTS", Path(user_cache_dir("verbo")) / "checkpoints"))
+
+
+@dataclass
+class TrainConfig:
+    cell: str = "gru"
+    units: int = 1024
+    embedding_dim: int = 256
+    dropout: float = 0.0
+    epochs: int = 20
+    batch_size: int = 64
+    seq_len: int = 100
+    learning_rate: float = 1e-3
+    lr_decay: float = 0.3          # multiply the learning rate by this when validation stalls
+    min_delta: float = 0.015       # bits/char an epoch must gain to count as an improvement
+    patience: int = 2              # stalled epochs allowed before stopping
+    mixed_precision: bool = False
+    stateful: bool = False
+    max_chars: int | None = None
+    seed: int = 1234
+    name: str | None = None
+    out_dir: str | None = None
+    checkpoint_dir: str | None = None
+    warm_start: str | None = None
+    force_export: bool = False
+    fresh: bool = False
+
+    @property
+    def model_name(self) -> str:
+        if self.name:
+            return self.name
+        default_size = self.units == 1024 and self.embedding_dim == 256
+        return self.cell if default_size or self.cell == "trigrama" else f"{self.cell}{self.units}"
+
+    @property
+    def output(self) -> Path:
+        return Path(self.out_dir) if self.out_dir else REPO_WEIGHTS / self.model_name
+
+    @property
+    def checkpoints(self) -> Path:
+        return Path(self.checkpoint_dir) if self.checkpoint_dir else (
+            default_checkpoint_root() / self.model_name)
+
+
+@dataclass
+class TrainState:
+    epoch: int = 0
+    best_val: float = float("inf")
+    best_epoch: int = 0
+    learning_rate: float = 1e-3
+    bad_epochs: int = 0
+    seconds: float = 0.0
+    history: list = field(default_factory=list)
+
+
+def make_windows(ids: np.ndarray, seq_len: int, batch: int, stateful: bool,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Input/target windows for one epoch, starting at a random offset.
+
+    Stateful: `batch` contiguous streams, laid out so that row b of batch i+1 continues row b of
+    batch i (the hidden state carries over between them).
+    """
+    offset = int(rng.integers(0, seq_len))
+    data = ids[offset:]
+    if stateful:
+        stream = (len(data) - 1) // batch // seq_len * seq_len
+        if stream == 0:
+            raise ValueError("demasiado poco texto para este tamaño de lote")
+        xs = np.stack([data[b * stream:(b + 1) * stream] for b in range(batch)])
+        ys = np.stack([data[b * stream + 1:(b + 1) * stream + 1] for b in range(batch)])
+        n = stream // seq_len
+        x = xs.reshape(batch, n, seq_len).transpose(1, 0, 2).reshape(-1, seq_len)
+        y = ys.reshape(batch, n, seq_len).transpose(1, 0, 2).reshape(-1, seq_len)
+        return x, y
+    n = (len(data) - 1) // seq_len
+    n -= n % batch
+    if n == 0:
+        raise ValueError("demasiado poco texto para este tamaño de lote")
+    x = data[: n * seq_len].reshape(n, seq_len)
+    y = data[1: n * seq_len + 1].reshape(n, seq_len)
+    return x, y
+
+
+def as_shipped(arrays: dict) -> dict:
+    """Round weights through float16, as the exported folder stores them."""
+    return {k: v.astype(np.float16).astype(np.float32) for k, v in arrays.items()}
+
+
+def validation_bits(kernel: NumpyKernel, chapters: list[np.ndarray]) -> float:
+    """Bits per character over the validation chapters, each read from the start state."""
+    logprobs = kernel.score(chapters)
+    total = -sum(float(lp.sum()) for lp in logprobs)
+    return total / LN2 / sum(len(c) for c in chapters)
+
+
+def write_json(path: Path, data: dict) -> None:
+    atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False).encode())
+
+
+def export(cfg: TrainConfig, spec: ModelSpec, vocab: Vocab, arrays: dict, state: TrainState,
+           corpus_sha: str, log) -> bool:
+    """Write the best weights to the output folder unless it already holds a better model."""
+    out = cfg.output
+    if (out / "metrics.json").exists() and not cfg.force_export:
+        try:
+            existing = json.loads((out / "metrics.json").read_text())
+            previous = float(existing.get("val_bits_per_char", float("inf")))
+        except (ValueError, TypeError):
+            previous = float("inf")
+        if previous <= state.best_val and existing.get("run_id") != str(cfg.checkpoints):
+            log(f"  {out} ya tiene un modelo mejor ({previous:.4f} bits/car.); no se exporta "
+                "(usa --force-export para sobrescribir)")
+            return False
+    metrics = {
+        "val_bits_per_char": round(state.best_val, 5),
+        "val_perplexity": round(2 ** state.best_val, 4),
+        "best_epoch": state.best_epoch,
+        "epochs_trained": state.epoch,
+        "training_seconds": round(state.seconds, 1),
+        "corpus_sha256": corpus_sha,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "settings": {k: v for k, v in asdict(cfg).items()
+                     if k not in ("out_dir", "checkpoint_dir", "force_export", "fresh")},
+        "history": state.history,
+        "run_id": str(cfg.checkpoints),
+    }
+    save_model_folder(out, spec, vocab, arrays, metrics)
+    log(f"  exportado a {out} ({state.best_val:.4f} bits/car.)")
+    return True
+
+
+def train(cfg: TrainConfig, log=print) -> TrainState:
+    import keras
+
+    keras.utils.set_random_seed(cfg.seed)
+    corpus_sha = sha256_of(CORPUS_PATH)
+    text = truncate_at_chapter(load_corpus(), cfg.max_chars)
+    vocab = Vocab.from_text(load_corpus())  # the vocabulary is always the whole corpus's
+    split = train_validation_split(text)
+    train_ids = vocab.encode_exact(split.train_text)
+    val_chapters = [vocab.encode_exact(c.text) for c in split.validation]
+    log(f"corpus: {len(train_ids):,} caracteres de entrenamiento, "
+        f"{sum(map(len, val_chapters)):,} de validación ({len(val_chapters)} capítulos)")
+
+    spec = ModelSpec(cell=cfg.cell, vocab_size=len(vocab), embedding_dim=cfg.embedding_dim,
+                     units=cfg.units, dropout=cfg.dropout)
+    stateful = cfg.stateful and spec.recurrent
+    ckpt = cfg.checkpoints
+    if cfg.fresh and ckpt.exists():
+        shutil.rmtree(ckpt)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    state_path, model_path, best_path = ckpt / "state.json", ckpt / "last.keras", ckpt / "best.npz"
+
+    if state_path.exists() and model_path.exists():
+        state = TrainState(**json.loads(state_path.read_text()))
+        saved_spec = ModelSpec(**json.loads((ckpt / "spec.json").read_text()))
+        if saved_spec != spec:
+            raise SystemExit(f"el punto de control {ckpt} es de otro modelo ({saved_spec}); "
+                             "usa --fresh para empezar de cero")
+        model = keras.models.load_model(model_path)
+        log(f"reanudando desde la época {state.epoch} (mejor {state.best_val:.4f} bits/car.)")
+    else:
+        state = TrainState(learning_rate=cfg.learning_rate)
+        model = build_model(spec, pad_id=vocab.newline_id,
+                            batch_size=cfg.batch_size if stateful else None,
+                            stateful=stateful, mixed_precision=cfg.mixed_precision)
+        if cfg.warm_start:
+            folder = load_model_folder(Path(cfg.warm_start))
+            if folder.spec != spec or folder.vocab != vocab:
+                raise SystemExit(f"{cfg.warm_start} no coincide con este modelo")
+            set_weight_arrays(model, folder.arrays)
+            log(f"arranque en caliente desde {cfg.warm_start}")
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        (ckpt / "spec.json").write_text(spec.to_json())
+
+    rng = np.random.default_rng(cfg.seed)
+    for _ in range(state.epoch):  # the same offsets as an uninterrupted run
+        rng.integers(0, cfg.seq_len)
+    verbose = 1 if sys.stdout.isatty() else 2
+    while state.epoch < cfg.epochs:
+        epoch = state.epoch + 1
+        model.optimizer.learning_rate.assign(state.learning_rate)
+        x, y = make_windows(train_ids, cfg.seq_len, cfg.batch_size, stateful, rng)
+        if stateful:
+            model.get_layer("rnn").reset_states()
+        log(f"época {epoch}/{cfg.epochs}  lr {state.learning_rate:.2e}")
+        started = time.perf_counter()
+        fit = model.fit(x, y, batch_size=cfg.batch_size, epochs=1, shuffle=not stateful,
+                        verbose=verbose)
+        seconds = time.perf_counter() - started
+        train_bits = float(fit.history["loss"][-1]) / LN2
+        arrays = as_shipped(weight_arrays(model))
+        folder = ModelFolder(name=cfg.model_name, spec=spec, vocab=vocab, arrays=arrays)
+        val = validation_bits(NumpyKernel(folder), val_chapters)
+        state.seconds += seconds
+        state.epoch = epoch
+        state.history.append({"epoch": epoch, "train_bits_per_char": round(train_bits, 4),
+                              "val_bits_per_char": round(val, 4), "seconds": round(seconds, 1),
+                              "learning_rate": state.learning_rate})
+        log(f"  entrenamiento {train_bits:.4f} bits/car.  validación {val:.4f} bits/car.  "
+            f"{seconds:.0f} s ({x.size / seconds:,.0f} car./s)")
+        improved = val < state.best_val - cfg.min_delta
+        if val < state.best_val:
+            state.best_val, state.best_epoch = val, epoch
+            np.savez(best_path, **arrays)
+            export(cfg, spec, vocab, arrays, state, corpus_sha, log)
+        if not improved:
+            state.bad_epochs += 1
+            state.learning_rate *= cfg.lr_decay
+            log(f"  sin mejora suficiente ({state.bad_epochs}/{cfg.patience}); "
+                f"lr -> {state.learning_rate:.2e}")
+        else:
+            state.bad_epochs = 0
+        model.save(ckpt / "last.tmp.keras")
+        os.replace(ckpt / "last.tmp.keras", model_path)
+        write_json(state_path, asdict(state))
+        if state.bad_epochs > cfg.patience:
+            log("  parada temprana")
+            break
+    log(f"mejor época {state.best_epoch}: {state.best_val:.4f} bits/car. "
+        f"({state.seconds / 60:.1f} min de entrenamiento)")
+    return state

@@ -1,0 +1,117 @@
+"""A model folder on disk: `weights.npz` (float16), `spec.json`, `vocab.json`, `metrics.json`.
+
+Loading checks everything against everything else (spec vs vocabulary vs array shapes) and names
+the file at fault, so a broken or mismatched folder is an error message, never garbage output.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.model import ModelSpec
+from engine.vocab import Vocab
+
+REPO_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+FILES = ("spec.json", "vocab.json", "weights.npz")
+
+
+class WeightsError(Exception):
+    """A model folder is missing, broken or inconsistent."""
+
+
+@dataclass
+class ModelFolder:
+    name: str
+    spec: ModelSpec
+    vocab: Vocab
+    arrays: dict[str, np.ndarray]
+    metrics: dict = field(default_factory=dict)
+
+
+def expected_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
+    """The shape of every array a model of this spec must have (Keras layout)."""
+    V, E, U = spec.vocab_size, spec.embedding_dim, spec.units
+    shapes = {"embedding.0": (V, E), "dense.0": (U, V), "dense.1": (V,)}
+    gates = {"gru": 3, "lstm": 4, "srnn": 1}
+    if spec.recurrent:
+        g = gates[spec.cell]
+        shapes |= {"rnn.0": (E, g * U), "rnn.1": (U, g * U),
+                   "rnn.2": (2, g * U) if spec.cell == "gru" else (g * U,)}
+    else:
+        shapes |= {"mlp.0": (spec.context * E, U), "mlp.1": (U,)}
+    return shapes
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=".tmp-") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        os.fsync(tmp.fileno())
+    os.replace(tmp.name, path)
+
+
+def save_model_folder(folder: Path, spec: ModelSpec, vocab: Vocab, arrays: dict,
+                      metrics: dict) -> None:
+    """Write a model folder; each file is replaced atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shapes = expected_shapes(spec)
+    if set(arrays) != set(shapes):
+        raise WeightsError(f"pesos inesperados: {sorted(set(arrays) ^ set(shapes))}")
+    with tempfile.NamedTemporaryFile(dir=folder, delete=False, prefix=".tmp-", suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **{k: np.asarray(v, dtype=np.float16) for k, v in arrays.items()})
+    os.replace(tmp.name, folder / "weights.npz")
+    atomic_write(folder / "spec.json", spec.to_json().encode())
+    atomic_write(folder / "vocab.json", json.dumps({"chars": vocab.chars}, ensure_ascii=False).encode())
+    atomic_write(folder / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False).encode())
+
+
+def load_model_folder(folder: Path) -> ModelFolder:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise WeightsError(f"no existe la carpeta de pesos {folder}")
+    for name in FILES:
+        if not (folder / name).is_file():
+            raise WeightsError(f"falta el archivo {folder / name}")
+    try:
+        spec = ModelSpec.load(folder / "spec.json")
+    except (ValueError, TypeError) as error:
+        raise WeightsError(f"{folder / 'spec.json'} no es válido: {error}") from error
+    try:
+        vocab = Vocab.load(folder / "vocab.json")
+    except (ValueError, KeyError, TypeError) as error:
+        raise WeightsError(f"{folder / 'vocab.json'} no es válido: {error}") from error
+    if len(vocab) != spec.vocab_size:
+        raise WeightsError(f"{folder / 'vocab.json'} tiene {len(vocab)} caracteres pero "
+                           f"spec.json dice vocab_size={spec.vocab_size}")
+    path = folder / "weights.npz"
+    try:
+        with np.load(path) as data:
+            arrays = {k: data[k].astype(np.float32) for k in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise WeightsError(f"{path} está dañado o truncado: {error}") from error
+    for key, shape in expected_shapes(spec).items():
+        if key not in arrays:
+            raise WeightsError(f"{path} no contiene {key!r} (¿otro tipo de modelo?)")
+        if arrays[key].shape != shape:
+            raise WeightsError(f"{path}: {key!r} tiene forma {arrays[key].shape}, "
+                               f"spec.json pide {shape}")
+        if not np.isfinite(arrays[key]).all():
+            raise WeightsError(f"{path}: {key!r} contiene valores no finitos")
+    metrics = {}
+    if (folder / "metrics.json").is_file():
+        try:
+            metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise WeightsError(f"{folder / 'metrics.json'} no es JSON válido: {error}") from error
+    return ModelFolder(name=folder.name, spec=spec, vocab=vocab, arrays=arrays, metrics=metrics)
+
+
+def list_model_folders(root: Path = REPO_WEIGHTS) -> list[Path]:
+    return sorted(p for p in Path(root).iterdir() if p.is_dir() and (p / "spec.json").exists()) \
+        if Path(root).is_dir() else []
