@@ -1,0 +1,27 @@
+"""Shared fixtures: a tiny model trained for real on the start of the corpus (once per run)."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pytest
+
+from engine.train import TrainConfig, train
+
+TINY = dict(units=32, embedding_dim=16, epochs=1, batch_size=32, seq_len=50, max_chars=120_000)
+
+
+def train_tiny(tmp_path_factory, cell: str, **overrides):
+    root = tmp_path_factory.mktemp(f"tiny_{cell}")
+    cfg = TrainConfig(cell=cell, out_dir=str(root / "weights"),
+                      checkpoint_dir=str(root / "ckpt"), **(TINY | overrides))
+    state = train(cfg, log=lambda *_: None)
+    return cfg, state
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    """One trained tiny folder per cell: {cell: Path}."""
+    return {cell: train_tiny(tmp_path_factory, cell)[0].output
+            for cell in ("gru", "lstm", "srnn", "trigrama")}

@@ -1,0 +1,73 @@
+"""Training: a tiny model trains, exports, reloads with the same logits, and resumes."""
+import json
+
+import numpy as np
+import pytest
+
+from engine.kernel import NumpyKernel
+from engine.model import build_model, set_weight_arrays
+from engine.weights import WeightsError, load_model_folder
+from tests.conftest import train_tiny
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "srnn", "trigrama"])
+def test_kernel_matches_keras_over_500_characters(tiny_models, cell):
+    folder = load_model_folder(tiny_models[cell])
+    kernel = NumpyKernel(folder)
+    keras_model = build_model(folder.spec, pad_id=folder.vocab.newline_id)
+    set_weight_arrays(keras_model, folder.arrays)
+    ids, _ = folder.vocab.encode(("Y dijo Dios: Sea la luz; y fue la luz. " * 13)[:499])
+    sequence = np.concatenate([[folder.vocab.newline_id], ids]).astype("int32")
+    expected = keras_model(sequence[None], training=False).numpy()[0]
+    states, got = kernel.zero_states(1), []
+    for char_id in sequence:
+        logits, states = kernel.step(np.array([char_id]), states)
+        got.append(logits[0])
+    np.testing.assert_allclose(np.array(got), expected, atol=2e-4, rtol=1e-4)
+    assert (np.array(got).argmax(1) == expected.argmax(1)).all()
+
+
+def test_export_holds_metrics_and_reload_scores_identically(tiny_models):
+    folder_path = tiny_models["gru"]
+    metrics = json.loads((folder_path / "metrics.json").read_text())
+    for key in ("val_bits_per_char", "epochs_trained", "training_seconds", "corpus_sha256"):
+        assert key in metrics
+    a, b = NumpyKernel(load_model_folder(folder_path)), NumpyKernel(load_model_folder(folder_path))
+    ids, _ = a.vocab.encode("En el principio creó Dios los cielos y la tierra.")
+    np.testing.assert_array_equal(a.score([ids])[0], b.score([ids])[0])
+    assert 1.0 < metrics["val_bits_per_char"] < 6.6  # trained: better than uniform (log2 96)
+
+
+def test_training_resumes_from_the_saved_epoch(tmp_path_factory):
+    cfg, first = train_tiny(tmp_path_factory, "gru", epochs=1)
+    assert first.epoch == 1
+    cfg.epochs = 2
+    from engine.train import train
+
+    second = train(cfg, log=lambda *_: None)
+    assert second.epoch == 2
+    assert len(second.history) == 2
+    assert second.history[0] == first.history[0]  # epoch 1 was not trained again
+
+
+def test_corrupted_or_mismatched_folder_is_a_clear_error(tiny_models, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_models["gru"], broken)
+    data = (broken / "weights.npz").read_bytes()
+    (broken / "weights.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError, match="weights.npz"):
+        load_model_folder(broken)
+
+    mismatched = tmp_path / "mismatched"
+    shutil.copytree(tiny_models["gru"], mismatched)
+    spec = json.loads((mismatched / "spec.json").read_text())
+    spec["units"] = 48
+    (mismatched / "spec.json").write_text(json.dumps(spec))
+    with pytest.raises(WeightsError, match="forma"):
+        load_model_folder(mismatched)
+
+    (mismatched / "vocab.json").unlink()
+    with pytest.raises(WeightsError, match="vocab.json"):
+        load_model_folder(mismatched)
