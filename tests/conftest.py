@@ -25,3 +25,21 @@ def tiny_models(tmp_path_factory):
     """One trained tiny folder per cell: {cell: Path}."""
     return {cell: train_tiny(tmp_path_factory, cell)[0].output
             for cell in ("gru", "lstm", "srnn", "trigrama")}
+
+
+@pytest.fixture(scope="session")
+def weights_root(tiny_models, tmp_path_factory):
+    """A weights/ folder holding the tiny models under the shipped names."""
+    root = tmp_path_factory.mktemp("weights")
+    for cell, path in tiny_models.items():
+        (root / cell).symlink_to(path, target_is_directory=True)
+    return root
+
+
+@pytest.fixture
+async def engine(weights_root, tmp_path):
+    from engine.engine import Engine
+
+    eng = Engine(tmp_path / "verbo.sqlite3", weights_root=weights_root)
+    yield eng
+    await eng.close()

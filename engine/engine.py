@@ -1,0 +1,310 @@
+"""The facade the front-ends call: generate, score, rank, next-character distribution, settings.
+
+Models are loaded on first use (one kernel and one inference worker per model), so start-up costs
+nothing until the first request. Every user-facing failure is an `EngineError` subclass with a
+Spanish message; a refused request changes no state.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.kernel import NumpyKernel
+from engine.sampling import validate_temperature, validate_top_k, validate_top_p
+from engine.errors import (BusyError, ChannelBusyError, ClosedError, EngineError, InputError)
+from engine.scheduler import Job, Scheduler
+from engine.sessions import SessionStore, Settings
+from engine.vocab import EncodeReport
+from engine.weights import REPO_WEIGHTS, WeightsError, list_model_folders, load_model_folder
+
+__all__ = ["Engine", "EngineError", "BusyError", "ClosedError", "ChannelBusyError",
+           "InputError", "Limits", "Score"]
+
+LN2 = math.log(2)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_text_chars: int = 5_000
+    max_length: int = 2_000
+    max_rank_texts: int = 24
+    max_batch: int = 256
+    max_waiting: int = 1_024
+
+
+@dataclass
+class Score:
+    """How likely a text is: natural-log probability of each character (as in the seed)."""
+
+    text: str
+    logprobs: np.ndarray
+    report: EncodeReport = field(default_factory=EncodeReport)
+
+    @property
+    def nats(self) -> float:
+        return float(self.logprobs.sum())
+
+    @property
+    def bits_per_char(self) -> float:
+        return -self.nats / LN2 / max(1, len(self.text))
+
+    @property
+    def perplexity(self) -> float:
+        return 2 ** self.bits_per_char
+
+    @property
+    def surprise_bits(self) -> np.ndarray:
+        return -self.logprobs / LN2
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    kernel: NumpyKernel
+    scheduler: Scheduler
+
+
+def make_kernel(folder, backend: str):
+    """The numpy kernel, or the TensorFlow one where asked for (or 'auto' and a GPU is present)."""
+    if backend not in ("auto", "numpy", "tensorflow"):
+        raise ValueError(f"backend desconocido {backend!r}: auto, numpy o tensorflow")
+    if backend == "tensorflow" or (backend == "auto" and _gpu_present()):
+        from engine.tf_kernel import TensorflowKernel
+
+        return TensorflowKernel(folder)
+    return NumpyKernel(folder)
+
+
+def _gpu_present() -> bool:
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is None:
+        return False
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+class Engine:
+    def __init__(self, db_path: Path | str, weights_root: Path | str = REPO_WEIGHTS,
+                 backend: str = "numpy", limits: Limits = Limits(), default_model: str = "gru",
+                 max_cached_sessions: int = 10_000):
+        self.weights_root = Path(weights_root)
+        self.backend = backend
+        self.limits = limits
+        self.default_model = default_model
+        self.store = SessionStore(db_path, max_cached=max_cached_sessions)
+        self._models: dict[str, LoadedModel] = {}
+        self._closed = False
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def __aenter__(self) -> "Engine":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop every running generation (their states are saved) and the workers."""
+        if self._closed:
+            return
+        self._closed = True
+        for session in list(self.store._cache.values()):
+            if session.ticket is not None:
+                session.ticket.cancel()
+        for _ in range(200):  # give cancelled generations a moment to save their state
+            if not any(s.busy for s in self.store._cache.values()):
+                break
+            await asyncio.sleep(0.01)
+        for model in self._models.values():
+            await model.scheduler.close()
+        self.store.close()
+
+    # -- models -------------------------------------------------------------------------------
+    def available_models(self) -> list[str]:
+        return [p.name for p in list_model_folders(self.weights_root)]
+
+    def model(self, name: str) -> LoadedModel:
+        if self._closed:
+            raise ClosedError("el motor se está cerrando")
+        if name not in self._models:
+            folder_path = self.weights_root / name
+            if not folder_path.is_dir():
+                raise InputError(f"no hay modelo {name!r}; disponibles: "
+                                 f"{', '.join(self.available_models()) or 'ninguno'}")
+            folder = load_model_folder(folder_path)  # WeightsError names the file at fault
+            kernel = make_kernel(folder, self.backend)
+            scheduler = Scheduler(kernel, self.limits.max_batch, self.limits.max_waiting)
+            scheduler.start()
+            self._models[name] = LoadedModel(name, kernel, scheduler)
+        return self._models[name]
+
+    # -- settings -----------------------------------------------------------------------------
+    async def settings(self, channel: str) -> Settings:
+        return (await self.store.get(channel)).settings
+
+    async def update(self, channel: str, **changes) -> Settings:
+        """Validate every change first; if one is bad nothing is changed."""
+        clean = {}
+        for key, value in changes.items():
+            if key == "temperature":
+                clean[key] = validate_temperature(value)
+            elif key == "length":
+                clean[key] = self.validate_length(value)
+            elif key == "seed":
+                clean[key] = None if value is None else self.validate_seed(value)
+            elif key == "top_k":
+                clean[key] = validate_top_k(value)
+            elif key == "top_p":
+                clean[key] = validate_top_p(value)
+            elif key == "model":
+                if value not in self.available_models():
+                    raise InputError(f"no hay modelo {value!r}; disponibles: "
+                                     f"{', '.join(self.available_models())}")
+                self.model(value)  # load now: a broken folder is reported here, not later
+                clean[key] = value
+            else:
+                raise InputError(f"ajuste desconocido: {key}")
+        session = await self.store.get(channel)
+        if session.busy and "model" in clean and clean["model"] != session.settings.model:
+            raise ChannelBusyError("hay una generación en curso; usa !para antes de cambiar de modelo")
+        return await self.store.update_settings(session, **clean)
+
+    def validate_length(self, value) -> int:
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            raise InputError(f"la longitud debe ser un número entero, no {value!r}") from None
+        if not 1 <= n <= self.limits.max_length:
+            raise InputError(f"la longitud debe estar entre 1 y {self.limits.max_length}")
+        return n
+
+    @staticmethod
+    def validate_seed(value) -> int:
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            raise InputError(f"la semilla debe ser un número entero, no {value!r}") from None
+        if not 0 <= n < 2**63:
+            raise InputError("la semilla debe ser un entero entre 0 y 2^63-1")
+        return n
+
+    async def reset(self, channel: str) -> None:
+        session = await self.store.get(channel)
+        if session.busy:
+            raise ChannelBusyError("hay una generación en curso; usa !para antes de reiniciar")
+        await self.store.update_state(session, None, None)
+
+    async def status(self, channel: str) -> dict:
+        session = await self.store.get(channel)
+        model = session.settings.model
+        return {
+            "settings": session.settings,
+            "state": "inicial" if session.state is None or session.state_model != model
+            else "continuando",
+            "busy": session.busy,
+            "models": self.available_models(),
+        }
+
+    # -- text ---------------------------------------------------------------------------------
+    def encode(self, model: LoadedModel, text: str, allow_empty: bool = False):
+        if len(text) > self.limits.max_text_chars:
+            raise InputError(f"el texto es demasiado largo ({len(text):,} caracteres; "
+                             f"máximo {self.limits.max_text_chars:,})")
+        ids, report = model.kernel.vocab.encode(text)
+        if not allow_empty and not text.strip():
+            raise InputError("el texto está vacío")
+        if not allow_empty and not len(ids):
+            raise InputError("ningún carácter del texto está en el vocabulario del modelo")
+        return ids, report
+
+    # -- generation ---------------------------------------------------------------------------
+    async def generate_stream(self, channel: str, text: str | None = None,
+                              length: int | None = None):
+        """Async iterator of text chunks; the channel's state carries on afterwards."""
+        session = await self.store.get(channel)
+        if session.busy:
+            raise ChannelBusyError("ya hay una generación en curso en este canal; "
+                                   "espera a que termine o usa !para")
+        settings = session.settings
+        model = self.model(settings.model)
+        ids, _ = self.encode(model, text or "", allow_empty=True)
+        n = settings.length if length is None else self.validate_length(length)
+        start = session.state if (session.state is not None and
+                                  session.state_model == model.name) else model.kernel.start_state
+        ticket = model.scheduler.submit(Job(
+            inputs=ids, state=start, generate=n, temperature=settings.temperature,
+            top_k=settings.top_k, top_p=settings.top_p, seed=settings.seed))
+        session.busy, session.ticket = True, ticket
+        decode = model.kernel.vocab.decode
+        saved = False
+        try:
+            async for chunk in ticket.stream():
+                yield decode(chunk)
+            result = await ticket.result()  # a failed request raises its EngineError here
+            await self._keep_state(session, result, model.name)
+            saved = True
+        finally:
+            if not saved:  # the caller left early or the request failed
+                ticket.cancel()
+                try:
+                    await self._keep_state(session, await ticket.result(), model.name)
+                except EngineError:
+                    pass  # a failed request leaves the state as it was
+            session.busy, session.ticket = False, None
+
+    async def _keep_state(self, session, result, model_name: str) -> None:
+        await self.store.update_state(session, result.state, model_name)
+        session.generations += 1
+
+    async def generate(self, channel: str, text: str | None = None,
+                       length: int | None = None) -> str:
+        return "".join([chunk async for chunk in self.generate_stream(channel, text, length)])
+
+    def stop(self, channel: str) -> bool:
+        """Cancel the channel's running generation, if any."""
+        session = self.store._cache.get(channel)
+        if session is None or session.ticket is None:
+            return False
+        session.ticket.cancel()
+        return True
+
+    # -- scoring ------------------------------------------------------------------------------
+    async def _score_ids(self, model: LoadedModel, ids_list: list[np.ndarray]) -> list:
+        tickets = [model.scheduler.submit(Job(inputs=ids, state=model.kernel.start_state,
+                                              record=True)) for ids in ids_list]
+        return await asyncio.gather(*(t.result() for t in tickets))
+
+    async def score(self, text: str, model_name: str | None = None) -> Score:
+        model = self.model(model_name or self.default_model)
+        ids, report = self.encode(model, text)
+        (result,) = await self._score_ids(model, [ids])
+        return Score(model.kernel.vocab.decode(ids), result.logprobs, report)
+
+    async def rank(self, texts: list[str], model_name: str | None = None) -> list[Score]:
+        """Scores of several texts, most likely (highest log-likelihood) first."""
+        if not 2 <= len(texts) <= self.limits.max_rank_texts:
+            raise InputError(f"compara entre 2 y {self.limits.max_rank_texts} textos")
+        model = self.model(model_name or self.default_model)
+        encoded = [self.encode(model, t) for t in texts]
+        results = await self._score_ids(model, [ids for ids, _ in encoded])
+        scores = [Score(model.kernel.vocab.decode(ids), r.logprobs, rep)
+                  for (ids, rep), r in zip(encoded, results)]
+        return sorted(scores, key=lambda s: -s.nats)
+
+    async def next_chars(self, text: str, model_name: str | None = None,
+                         top: int = 10) -> list[tuple[str, float]]:
+        """The most likely next characters after `text` (read from the start state)."""
+        model = self.model(model_name or self.default_model)
+        ids, _ = self.encode(model, text, allow_empty=True)
+        ticket = model.scheduler.submit(Job(inputs=ids, state=model.kernel.start_state,
+                                            final_logits=True))
+        logits = (await ticket.result()).logits.astype(np.float64)
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        order = np.argsort(-probs)[:top]
+        return [(model.kernel.vocab.chars[i], float(probs[i])) for i in order]

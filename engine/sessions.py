@@ -1,0 +1,143 @@
+"""Per-channel settings and hidden state, persisted in SQLite.
+
+Every change is written through to the database in its own transaction before it is acknowledged
+(WAL journal, synchronous=FULL), so a crash at any moment leaves each channel with either its old
+or its new value. The in-memory map is only a cache: idle channels are evicted (least recently
+used first) and reload from the file on their next use, so memory does not grow with the number
+of channels ever seen.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS channels (
+    channel TEXT PRIMARY KEY,
+    settings TEXT NOT NULL,
+    state BLOB,
+    state_model TEXT,
+    updated REAL NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = "gru"
+    temperature: float = 0.5
+    length: int = 300
+    seed: int | None = None
+    top_k: int = 0
+    top_p: float = 1.0
+
+
+@dataclass
+class Session:
+    channel: str
+    settings: Settings = field(default_factory=Settings)
+    state: np.ndarray | None = None  # None: the model's start state
+    state_model: str | None = None
+    busy: bool = False
+    ticket: object | None = None
+    generations: int = 0
+
+
+class SessionStore:
+    """SQLite persistence (one connection, used from worker threads under a lock)."""
+
+    def __init__(self, path: Path | str, max_cached: int = 10_000):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(SCHEMA)
+        self._lock = threading.Lock()
+        self._cache: collections.OrderedDict[str, Session] = collections.OrderedDict()
+        self.max_cached = max_cached
+
+    # -- reads --------------------------------------------------------------------------------
+    def _read(self, channel: str) -> Session:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT settings, state, state_model FROM channels WHERE channel = ?",
+                (channel,)).fetchone()
+        if row is None:
+            return Session(channel=channel)
+        settings_json, blob, state_model = row
+        known = Settings.__dataclass_fields__
+        settings = Settings(**{k: v for k, v in json.loads(settings_json).items() if k in known})
+        state = np.frombuffer(blob, dtype=np.float32).copy() if blob is not None else None
+        return Session(channel=channel, settings=settings, state=state, state_model=state_model)
+
+    async def get(self, channel: str) -> Session:
+        session = self._cache.get(channel)
+        if session is None:
+            session = await asyncio.to_thread(self._read, channel)
+            session = self._cache.setdefault(channel, session)
+            self._evict()
+        self._cache.move_to_end(channel)
+        return session
+
+    def _evict(self) -> None:
+        while len(self._cache) > self.max_cached:
+            idle = next((c for c, s in self._cache.items() if not s.busy), None)
+            if idle is None:
+                return
+            del self._cache[idle]
+
+    @property
+    def cached(self) -> int:
+        return len(self._cache)
+
+    # -- writes (each one a transaction; returns once durable) ----------------------------------
+    def _write(self, session: Session) -> None:
+        blob = None if session.state is None else np.asarray(session.state, np.float32).tobytes()
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO channels (channel, settings, state, state_model, updated) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(channel) DO UPDATE SET "
+                "settings = excluded.settings, state = excluded.state, "
+                "state_model = excluded.state_model, updated = excluded.updated",
+                (session.channel, json.dumps(asdict(session.settings)), blob,
+                 session.state_model, time.time()))
+
+    async def save(self, session: Session) -> None:
+        await asyncio.to_thread(self._write, session)
+
+    async def update_settings(self, session: Session, **changes) -> Settings:
+        """Apply validated changes; a new model resets the state (states are per model)."""
+        new = replace(session.settings, **changes)
+        snapshot = Session(channel=session.channel, settings=new, state=session.state,
+                           state_model=session.state_model)
+        if new.model != session.settings.model:
+            snapshot.state, snapshot.state_model = None, None
+        await self.save(snapshot)
+        session.settings, session.state, session.state_model = (
+            snapshot.settings, snapshot.state, snapshot.state_model)
+        return new
+
+    async def update_state(self, session: Session, state: np.ndarray | None,
+                           model: str | None) -> None:
+        snapshot = Session(channel=session.channel, settings=session.settings, state=state,
+                           state_model=model)
+        await self.save(snapshot)
+        session.state, session.state_model = state, model
+
+    def integrity_check(self) -> str:
+        with self._lock:
+            return self._db.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
