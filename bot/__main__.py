@@ -55,18 +55,67 @@ def run_evaluate(args) -> int:
     return evaluate_main(args)
 
 
+async def open_engine(config):
+    """The engine with its default model loaded, or a clear message and None."""
+    from engine.errors import EngineError
+    from engine.weights import WeightsError
+
+    engine = config.engine()
+    try:
+        engine.model(config.model)
+    except (WeightsError, EngineError) as error:
+        await engine.close()
+        print(f"error: no se puede cargar el modelo {config.model!r}: {error}", file=sys.stderr)
+        return None
+    return engine
+
+
+async def repl_main(lines: list[str] | None) -> int:
+    from bot.commands import Commands
+    from bot.config import Config
+    from bot.repl import Repl
+
+    config = Config.from_env()
+    engine = await open_engine(config)
+    if engine is None:
+        return 2
+    try:
+        repl = Repl(Commands(engine, config.prefix), history_path=config.history_path)
+        if lines is not None:
+            await repl.batch(lines)
+        elif sys.stdin.isatty():
+            await repl.interactive()
+        else:
+            await repl.batch(sys.stdin)
+    finally:
+        await engine.close()
+    return 0
+
+
+def run_repl(args) -> int:
+    import asyncio
+
+    return asyncio.run(repl_main(None))
+
+
+def run_ask(args) -> int:
+    import asyncio
+
+    return asyncio.run(repl_main(args.lines))
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = argparse.ArgumentParser(prog="verbo", description="verbo: texto en español con RNN")
     sub = parser.add_subparsers(dest="command")
     add_train_parser(sub)
     add_evaluate_parser(sub)
+    sub.add_parser("repl", help="la consola interactiva (por defecto)")
+    ask = sub.add_parser("ask", help="ejecuta uno o más comandos y sale")
+    ask.add_argument("lines", nargs="+", help="p. ej. '!continua Dios dijo:'")
     args = parser.parse_args(argv)
-    handlers = {"train": run_train, "evaluate": run_evaluate}
-    if args.command is None:
-        parser.print_help()
-        return 0
-    return handlers[args.command](args)
+    handlers = {"train": run_train, "evaluate": run_evaluate, "repl": run_repl, "ask": run_ask}
+    return handlers[args.command or "repl"](args)
 
 
 if __name__ == "__main__":

@@ -275,9 +275,15 @@ class Engine:
 
     # -- scoring ------------------------------------------------------------------------------
     async def _score_ids(self, model: LoadedModel, ids_list: list[np.ndarray]) -> list:
-        tickets = [model.scheduler.submit(Job(inputs=ids, state=model.kernel.start_state,
-                                              record=True)) for ids in ids_list]
-        return await asyncio.gather(*(t.result() for t in tickets))
+        # in chunks, so that one large ranking never takes the whole waiting line
+        chunk = max(1, min(self.limits.max_batch, self.limits.max_waiting // 4))
+        results = []
+        for begin in range(0, len(ids_list), chunk):
+            tickets = [model.scheduler.submit(Job(inputs=ids, state=model.kernel.start_state,
+                                                  record=True))
+                       for ids in ids_list[begin:begin + chunk]]
+            results += await asyncio.gather(*(t.result() for t in tickets))
+        return results
 
     async def score(self, text: str, model_name: str | None = None) -> Score:
         model = self.model(model_name or self.default_model)
@@ -285,10 +291,12 @@ class Engine:
         (result,) = await self._score_ids(model, [ids])
         return Score(model.kernel.vocab.decode(ids), result.logprobs, report)
 
-    async def rank(self, texts: list[str], model_name: str | None = None) -> list[Score]:
+    async def rank(self, texts: list[str], model_name: str | None = None,
+                   max_texts: int | None = None) -> list[Score]:
         """Scores of several texts, most likely (highest log-likelihood) first."""
-        if not 2 <= len(texts) <= self.limits.max_rank_texts:
-            raise InputError(f"compara entre 2 y {self.limits.max_rank_texts} textos")
+        limit = max_texts or self.limits.max_rank_texts
+        if not 2 <= len(texts) <= limit:
+            raise InputError(f"compara entre 2 y {limit} textos")
         model = self.model(model_name or self.default_model)
         encoded = [self.encode(model, t) for t in texts]
         results = await self._score_ids(model, [ids for ids, _ in encoded])

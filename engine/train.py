@@ -9,6 +9,7 @@ output folder whenever validation improves (unless that folder already holds a b
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -164,7 +165,7 @@ def export(cfg: TrainConfig, spec: ModelSpec, vocab: Vocab, arrays: dict, state:
     return True
 
 
-def train(cfg: TrainConfig, log=print) -> TrainState:
+def train(cfg: TrainConfig, log=functools.partial(print, flush=True)) -> TrainState:
     import keras
 
     keras.utils.set_random_seed(cfg.seed)

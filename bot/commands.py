@@ -1,0 +1,291 @@
+"""The command layer shared by the REPL and the Discord bot.
+
+`Commands.handle(ctx, line)` parses "!cmd args", validates, calls the engine and returns a `Reply`
+value (text, an optional stream of generated text, an optional heat map or bar chart). It never
+prints and never raises for bad input: every failure becomes a Reply with `error=True` and a
+Spanish message, and a refused command changes no state.
+"""
+from __future__ import annotations
+
+import difflib
+import itertools
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Awaitable, Callable
+
+from engine.engine import Engine
+from engine.errors import EngineError
+from engine.vocab import strip_accents
+from engine.weights import WeightsError
+
+log = logging.getLogger(__name__)
+
+MAX_PERMUTE_LETTERS = 6
+
+
+@dataclass
+class Reply:
+    text: str = ""
+    error: bool = False
+    stream: AsyncIterator[str] | None = None  # generated text, shown after `text`
+    heatmap: list[tuple[str, float]] | None = None  # (character, surprise in bits)
+    bars: list[tuple[str, float]] | None = None  # (character, probability)
+    bars_title: str = ""
+
+
+@dataclass
+class Context:
+    """Who asks, and where: one engine channel per REPL or Discord channel."""
+
+    channel: str
+    user: str = "local"
+    may_configure: bool = True  # front-ends may restrict settings changes to some users
+
+
+Handler = Callable[["Commands", Context, str], Awaitable[Reply]]
+
+
+@dataclass
+class Command:
+    name: str
+    usage: str
+    summary: str
+    handler: Handler
+    configures: bool = False  # changes channel settings (may be restricted)
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+
+def parse_number(text: str) -> float:
+    """A number as people type it in Spanish too: '0,5' is 0.5."""
+    return float(text.strip().replace(",", "."))
+
+
+def describe_score(score) -> str:
+    text = (f"log-verosimilitud {score.nats:.2f} nats · {score.bits_per_char:.3f} bits/carácter · "
+            f"perplejidad {score.perplexity:.2f} ({len(score.text)} caracteres)")
+    if score.report.changed:
+        text += f"\nfuera del vocabulario: {score.report.describe()}"
+    return text
+
+
+class Commands:
+    def __init__(self, engine: Engine, prefix: str = "!"):
+        self.engine = engine
+        self.prefix = prefix
+        self.table: dict[str, Command] = {}
+        for command in COMMANDS:
+            for name in (command.name, *command.aliases):
+                self.table[name] = command
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in COMMANDS]
+
+    def find(self, name: str) -> Command | None:
+        return self.table.get(strip_accents(name.lower()))
+
+    async def handle(self, ctx: Context, line: str, plain_is_continue: bool = False) -> Reply | None:
+        """Run one line. Lines without the prefix are ignored, or mean !continua in the REPL."""
+        line = line.strip()
+        if not line.startswith(self.prefix):
+            if not plain_is_continue or not line:
+                return None
+            line = f"{self.prefix}continua {line}"
+        name, _, args = line[len(self.prefix):].partition(" ")
+        if not name:
+            return Reply(f"escribe un comando tras «{self.prefix}»; prueba {self.prefix}ayuda",
+                         error=True)
+        command = self.find(name)
+        if command is None:
+            close = difflib.get_close_matches(strip_accents(name.lower()), list(self.table), n=1)
+            hint = f"¿quisiste decir {self.prefix}{self.table[close[0]].name}?" if close else \
+                f"usa {self.prefix}ayuda para ver los comandos"
+            return Reply(f"comando desconocido «{self.prefix}{name[:40]}»; {hint}", error=True)
+        if command.configures and args.strip() and not ctx.may_configure:
+            return Reply("no tienes permiso para cambiar los ajustes de este canal", error=True)
+        try:
+            return await command.handler(self, ctx, args.strip())
+        except (EngineError, ValueError) as error:
+            return Reply(str(error), error=True)
+        except WeightsError as error:
+            log.error("model folder broken: %s", error)
+            return Reply(f"el modelo no se puede cargar: {error}", error=True)
+
+    # -- generation ---------------------------------------------------------------------------
+    async def continua(self, ctx: Context, args: str) -> Reply:
+        stream = self.engine.generate_stream(ctx.channel, args or None)
+        try:
+            first = await stream.__anext__()  # errors (busy, bad text) surface here, as replies
+        except StopAsyncIteration:
+            first = ""
+
+        async def rest():
+            try:
+                yield first
+                async for chunk in stream:
+                    yield chunk
+            finally:
+                await stream.aclose()
+
+        return Reply(text=args, stream=rest())
+
+    async def para(self, ctx: Context, args: str) -> Reply:
+        if self.engine.stop(ctx.channel):
+            return Reply("generación detenida")
+        return Reply("no hay ninguna generación en curso en este canal")
+
+    # -- settings -----------------------------------------------------------------------------
+    async def temperatura(self, ctx: Context, args: str) -> Reply:
+        if not args:
+            t = (await self.engine.settings(ctx.channel)).temperature
+            return Reply(f"temperatura: {t:g} (0 = siempre el carácter más probable)")
+        try:
+            value = parse_number(args)
+        except ValueError:
+            return Reply(f"«{args[:40]}» no es un número; ejemplo: {self.prefix}temperatura 0.5",
+                         error=True)
+        settings = await self.engine.update(ctx.channel, temperature=value)
+        return Reply(f"temperatura: {settings.temperature:g}")
+
+    async def longitud(self, ctx: Context, args: str) -> Reply:
+        if not args:
+            n = (await self.engine.settings(ctx.channel)).length
+            return Reply(f"longitud: {n} caracteres por generación")
+        settings = await self.engine.update(ctx.channel, length=args)
+        return Reply(f"longitud: {settings.length} caracteres por generación")
+
+    async def semilla(self, ctx: Context, args: str) -> Reply:
+        if not args:
+            seed = (await self.engine.settings(ctx.channel)).seed
+            return Reply("semilla: ninguna (cada generación es distinta)" if seed is None
+                         else f"semilla: {seed} (generaciones reproducibles)")
+        value = None if strip_accents(args.lower()) in ("no", "ninguna", "off") else args
+        settings = await self.engine.update(ctx.channel, seed=value)
+        return Reply("semilla desactivada" if settings.seed is None
+                     else f"semilla: {settings.seed}")
+
+    async def modelo(self, ctx: Context, args: str) -> Reply:
+        available = self.engine.available_models()
+        if not args:
+            current = (await self.engine.settings(ctx.channel)).model
+            return Reply(f"modelo: {current} (disponibles: {', '.join(available)})")
+        settings = await self.engine.update(ctx.channel, model=args.lower())
+        return Reply(f"modelo: {settings.model}; el estado del canal vuelve al inicio")
+
+    async def reinicia(self, ctx: Context, args: str) -> Reply:
+        await self.engine.reset(ctx.channel)
+        return Reply("estado reiniciado: la próxima generación empieza desde cero")
+
+    async def estado(self, ctx: Context, args: str) -> Reply:
+        status = await self.engine.status(ctx.channel)
+        s = status["settings"]
+        seed = "ninguna" if s.seed is None else s.seed
+        return Reply(
+            f"modelo {s.model} · temperatura {s.temperature:g} · longitud {s.length} · "
+            f"semilla {seed}\nestado: {status['state']}"
+            + (" · generando ahora" if status["busy"] else "")
+            + f"\nmodelos disponibles: {', '.join(status['models'])}")
+
+    # -- judging text -------------------------------------------------------------------------
+    async def model_for(self, ctx: Context) -> str:
+        return (await self.engine.settings(ctx.channel)).model
+
+    async def probabilidad(self, ctx: Context, args: str) -> Reply:
+        if not args:
+            return Reply(f"uso: {self.prefix}probabilidad <texto>", error=True)
+        score = await self.engine.score(args, await self.model_for(ctx))
+        heat = list(zip(score.text, (float(b) for b in score.surprise_bits)))
+        return Reply(text=describe_score(score), heatmap=heat)
+
+    async def siguiente(self, ctx: Context, args: str) -> Reply:
+        if not args:
+            return Reply(f"uso: {self.prefix}siguiente <texto>", error=True)
+        top = await self.engine.next_chars(args, await self.model_for(ctx))
+        return Reply(text=f"siguiente carácter tras «{args[-40:]}»:", bars=top,
+                     bars_title=args[-40:])
+
+    async def compara(self, ctx: Context, args: str) -> Reply:
+        texts = [t.strip() for t in args.split("|") if t.strip()]
+        if len(texts) < 2:
+            return Reply(f"uso: {self.prefix}compara texto uno | texto dos | …", error=True)
+        ranked = await self.engine.rank(texts, await self.model_for(ctx))
+        return Reply(text=ranking_table(ranked))
+
+    async def permuta(self, ctx: Context, args: str) -> Reply:
+        word = args.strip()
+        if not word or " " in word:
+            return Reply(f"uso: {self.prefix}permuta <palabra>", error=True)
+        if len(word) > MAX_PERMUTE_LETTERS:
+            return Reply(f"como mucho {MAX_PERMUTE_LETTERS} letras "
+                         f"({math.factorial(MAX_PERMUTE_LETTERS)} permutaciones)", error=True)
+        perms = sorted({"".join(p) for p in itertools.permutations(word)})
+        ranked = await self.engine.rank(perms, await self.model_for(ctx),
+                                        max_texts=math.factorial(MAX_PERMUTE_LETTERS))
+        position = next(i for i, s in enumerate(ranked) if s.text == word) + 1 \
+            if any(s.text == word for s in ranked) else None
+        shown_rows = ranked if len(ranked) <= 24 else ranked[:10] + ranked[-3:]
+        head = f"{len(ranked)} permutaciones de «{word}»"
+        if position:
+            head += f"; «{word}» queda en el puesto {position}"
+        return Reply(text=head + "\n" + ranking_table(shown_rows, ranked))
+
+    # -- help ---------------------------------------------------------------------------------
+    async def ayuda(self, ctx: Context, args: str) -> Reply:
+        if args:
+            command = self.find(args.lstrip(self.prefix))
+            if command is None:
+                return Reply(f"no hay comando «{args[:40]}»", error=True)
+            aliases = f" (también: {', '.join(command.aliases)})" if command.aliases else ""
+            return Reply(f"{self.prefix}{command.usage}{aliases}\n{command.summary}")
+        lines = [f"{self.prefix}{c.usage:<28} {c.summary}" for c in COMMANDS]
+        return Reply("comandos:\n" + "\n".join(lines) +
+                     f"\n\n{self.prefix}ayuda <comando> para más detalle")
+
+
+def ranking_table(rows, everything=None) -> str:
+    everything = everything or rows
+    index = {id(s): i + 1 for i, s in enumerate(everything)}
+    lines = [f"{'#':>3}  {'nats':>9}  {'bits/car.':>9}  texto"]
+    previous = 0
+    for s in rows:
+        if index[id(s)] != previous + 1:
+            lines.append("  …")
+        previous = index[id(s)]
+        lines.append(f"{index[id(s)]:>3}  {s.nats:>9.2f}  {s.bits_per_char:>9.3f}  {s.text}")
+    return "\n".join(lines)
+
+
+COMMANDS = [
+    Command("continua", "continua [texto]",
+            "continúa el texto del canal; si das texto, primero lo lee", Commands.continua,
+            aliases=("sigue", "c")),
+    Command("temperatura", "temperatura [valor]",
+            "muestra o cambia la temperatura (0 = lo más probable; 1 = el modelo tal cual; "
+            "máx. 5)", Commands.temperatura, configures=True, aliases=("temp", "t")),
+    Command("probabilidad", "probabilidad <texto>",
+            "lo probable que es un texto: log-verosimilitud, bits por carácter, perplejidad y "
+            "un mapa de calor de la sorpresa de cada carácter", Commands.probabilidad,
+            aliases=("prob", "p")),
+    Command("siguiente", "siguiente <texto>",
+            "distribución del carácter siguiente tras el texto (gráfico de barras)",
+            Commands.siguiente),
+    Command("compara", "compara a | b | …", "ordena varios textos por verosimilitud",
+            Commands.compara),
+    Command("permuta", "permuta <palabra>",
+            f"ordena las permutaciones de una palabra (hasta {MAX_PERMUTE_LETTERS} letras)",
+            Commands.permuta),
+    Command("modelo", "modelo [nombre]", "muestra o cambia el modelo (gru, lstm, srnn, trigrama)",
+            Commands.modelo, configures=True),
+    Command("longitud", "longitud [n]", "muestra o cambia cuántos caracteres se generan",
+            Commands.longitud, configures=True),
+    Command("semilla", "semilla [n|no]",
+            "fija una semilla (generaciones reproducibles) o la quita", Commands.semilla,
+            configures=True),
+    Command("reinicia", "reinicia", "olvida el estado del canal: se empieza desde cero",
+            Commands.reinicia, configures=True, aliases=("reset",)),
+    Command("para", "para", "detiene la generación en curso", Commands.para,
+            aliases=("stop",)),
+    Command("estado", "estado", "ajustes y estado del canal", Commands.estado),
+    Command("ayuda", "ayuda [comando]", "esta ayuda", Commands.ayuda, aliases=("help", "h")),
+]

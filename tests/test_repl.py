@@ -1,0 +1,150 @@
+"""The REPL, driven through a real PromptSession with pipe input, and the non-interactive modes."""
+import asyncio
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.document import Document
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from bot.commands import Commands
+from bot.repl import CommandCompleter, Repl
+
+
+class RecordingOut(io.StringIO):
+    """A text stream that remembers each write, to see streaming happen."""
+
+    def __init__(self):
+        super().__init__()
+        self.writes = []
+
+    def write(self, text):
+        self.writes.append(text)
+        return super().write(text)
+
+    def isatty(self):
+        return False
+
+
+async def run_session(engine, tmp_path, keys: str, during=None):
+    out = RecordingOut()
+    repl = Repl(Commands(engine), out=out, history_path=tmp_path / "hist")
+    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
+        task = asyncio.create_task(repl.interactive(input=inp, output=DummyOutput()))
+        inp.send_text(keys)
+        if during is not None:
+            await during(inp)
+        await asyncio.wait_for(task, 60)
+    return out
+
+
+async def test_scripted_session_of_every_command(engine, tmp_path):
+    script = ["!estado", "!temperatura 0,3", "!temperatura", "!longitud 25", "!semilla 7",
+              "!modelo lstm", "!modelo gru", "Dios dijo:", "!continua", "!probabilidad dios",
+              "!siguiente Y dijo Dio", "!compara dios | sido | odis", "!permuta dios",
+              "!reinicia", "!para", "!ayuda", "!ayuda temperatura", "!semilla no"]
+    out = await run_session(engine, tmp_path, "".join(s + "\r" for s in script) + "\x04")
+    text = out.getvalue()
+    for expected in ["modelo gru · temperatura 0.5", "temperatura: 0.3", "longitud: 25",
+                     "semilla: 7", "modelo: lstm", "Dios dijo:", "log-verosimilitud",
+                     "bits/carácter", "perplejidad", "siguiente carácter", "%",
+                     "24 permutaciones", "estado reiniciado", "no hay ninguna generación",
+                     "!continua [texto]", "muestra o cambia la temperatura", "semilla desactivada",
+                     "¡hasta luego!"]:
+        assert expected in text, expected
+    settings = await engine.settings("repl")
+    assert (settings.temperature, settings.length, settings.seed) == (0.3, 25, None)
+
+
+async def test_generated_text_streams_in_pieces(engine, tmp_path):
+    out = await run_session(engine, tmp_path, "!longitud 60\rDios dijo:\r\x04")
+    generated = [w for w in out.writes if w and "Dios" not in w and "longitud" not in w]
+    assert len(generated) > 10  # many separate writes, not one block at the end
+
+
+async def test_ctrl_c_stops_the_generation_not_the_repl(engine, tmp_path):
+    async def press_ctrl_c(inp):
+        for _ in range(500):
+            session = engine.store._cache.get("repl")
+            if session is not None and session.busy:
+                break
+            await asyncio.sleep(0.01)
+        inp.send_text("\x03")
+        for _ in range(500):
+            if not engine.store._cache["repl"].busy:
+                break
+            await asyncio.sleep(0.01)
+        inp.send_text("!estado\r\x04")
+
+    out = await run_session(engine, tmp_path, "!longitud 2000\rDios dijo:\r", during=press_ctrl_c)
+    text = out.getvalue()
+    assert "[detenido]" in text
+    assert "modelo gru" in text.split("[detenido]")[1]  # the REPL went on with the next command
+    session = await engine.store.get("repl")
+    assert session.state is not None and not session.busy
+
+
+@pytest.mark.parametrize("line,message", [
+    ("!temperatura abc", "no es un número"), ("!temperatura -1", "negativa"),
+    ("!temperatura nan", "finito"), ("!temperatura inf", "finito"),
+    ("!longitud 0", "entre 1 y"), ("!longitud muchas", "entero"), ("!modelo gpt", "no hay modelo"),
+    ("!semilla x", "entero"), ("!probabilidad", "uso:"), ("!probabilidad    ", "uso:"),
+    ("!compara solo uno", "uso:"), ("!permuta demasiadas", "como mucho"),
+    ("!temperatur 1", "¿quisiste decir !temperatura?"), ("!", "escribe un comando"),
+    ("!probabilidad " + "a" * 6000, "demasiado largo"),
+])
+async def test_bad_input_gets_a_clear_message_and_changes_nothing(engine, tmp_path, line, message):
+    before = await engine.settings("repl")
+    out = await run_session(engine, tmp_path, line + "\r\x04")
+    assert message in out.getvalue()
+    assert await engine.settings("repl") == before
+
+
+async def test_history_is_written(engine, tmp_path):
+    await run_session(engine, tmp_path, "!estado\r!temperatura 0.7\r\x04")
+    history = (tmp_path / "hist").read_text()
+    assert "!estado" in history and "!temperatura 0.7" in history
+
+
+def test_completer_offers_commands_and_models(engine):
+    completer = CommandCompleter(Commands(engine))
+
+    def complete(text):
+        return [c.text for c in completer.get_completions(Document(text), None)]
+
+    assert complete("!te") == ["!temperatura"]
+    assert "!probabilidad" in complete("!p")
+    assert complete("!modelo ls") == ["lstm"]
+    assert complete("hola") == []
+
+
+def run_cli(args, weights_root, tmp_path, stdin=""):
+    env = dict(os.environ, VERBO_WEIGHTS=str(weights_root), VERBO_DB=str(tmp_path / "cli.db"),
+               VERBO_HISTORY=str(tmp_path / "h"))
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, text=True,
+                          capture_output=True, env=env, timeout=120, cwd=tmp_path)
+
+
+def test_piped_input_runs_commands_and_prints_replies(weights_root, tmp_path):
+    result = run_cli(["repl"], weights_root, tmp_path,
+                     stdin="!temperatura 0\n!probabilidad dios\n!longitud 12\nDios dijo:\n")
+    assert result.returncode == 0, result.stderr
+    assert "temperatura: 0" in result.stdout and "log-verosimilitud" in result.stdout
+    assert "\x1b[" not in result.stdout  # no colour codes into a pipe
+    generated = result.stdout[result.stdout.rindex("Dios dijo:") + len("Dios dijo:"):]
+    assert len(generated) == 12 + 1  # twelve characters, then the closing line break
+
+
+def test_ask_runs_one_command(weights_root, tmp_path):
+    result = run_cli(["ask", "!probabilidad la reina"], weights_root, tmp_path)
+    assert result.returncode == 0 and "bits/carácter" in result.stdout
+
+
+def test_missing_weights_is_a_clear_error(tmp_path):
+    result = run_cli(["ask", "!estado"], tmp_path / "nowhere", tmp_path)
+    assert result.returncode == 2
+    assert "no se puede cargar el modelo" in result.stderr and "Traceback" not in result.stderr
