@@ -104,6 +104,12 @@ def run_ask(args) -> int:
     return asyncio.run(repl_main(args.lines))
 
 
+def run_discord(args) -> int:
+    from bot.discord_main import main as discord_main
+
+    return discord_main()
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = argparse.ArgumentParser(prog="verbo", description="verbo: texto en español con RNN")
@@ -111,10 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     add_train_parser(sub)
     add_evaluate_parser(sub)
     sub.add_parser("repl", help="la consola interactiva (por defecto)")
+    sub.add_parser("discord", help="el bot de Discord (DISCORD_TOKEN en el entorno o en .env)")
     ask = sub.add_parser("ask", help="ejecuta uno o más comandos y sale")
     ask.add_argument("lines", nargs="+", help="p. ej. '!continua Dios dijo:'")
     args = parser.parse_args(argv)
-    handlers = {"train": run_train, "evaluate": run_evaluate, "repl": run_repl, "ask": run_ask}
+    handlers = {"train": run_train, "evaluate": run_evaluate, "repl": run_repl, "ask": run_ask,
+                "discord": run_discord}
     return handlers[args.command or "repl"](args)
 
 

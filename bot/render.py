@@ -19,9 +19,14 @@ def shown(char: str) -> str:
 
 
 def heatmap_ansi(heat: list[tuple[str, float]]) -> str:
-    out = []
+    """Each character in the colour of its surprise; a code only where the colour changes."""
+    out, current = [], None
     for char, bits in heat:
-        out.append(f"\x1b[{LEVELS[level(bits)][1]}m{shown(char)}")
+        code = LEVELS[level(bits)][1]
+        if code != current:
+            out.append(f"\x1b[{code}m")
+            current = code
+        out.append(shown(char))
     legend = " ".join(f"\x1b[{code}m■ {label}" for _, code, label in LEVELS)
     return "".join(out) + "\x1b[0m\n" + legend + " bits\x1b[0m"
 

@@ -1,0 +1,191 @@
+"""The Discord cog driven through real discord.py objects by dpytest (no network, no token)."""
+import asyncio
+import glob
+import os
+
+import discord
+import discord.ext.test as dpytest
+import pytest
+from discord.ext import commands
+
+from bot.commands import Commands
+from bot.discord_bot import DiscordOptions, MESSAGE_LIMIT, add_cog, create_bot, split_text
+
+
+# dpytest keeps its fake members in the member cache, which needs the members intent
+TEST_INTENTS = discord.Intents.all()
+
+
+@pytest.fixture
+async def bot(engine, monkeypatch):
+    options = DiscordOptions(edit_interval=0.0, user_rate=1000, user_per_seconds=1.0)
+    instance = create_bot(Commands(engine), options, intents=TEST_INTENTS)
+    dpytest.configure(instance, text_channels=2, members=2)
+    await instance._async_setup_hook()
+    await add_cog(instance)
+    events = {"edits": [], "typing": 0}
+
+    async def on_edit(channel, message, fields):
+        events["edits"].append(fields["params"].payload.get("content"))
+
+    async def on_typing(channel):
+        events["typing"] += 1
+
+    dpytest.callbacks.set_callback(on_edit, "edit_message")
+    dpytest.callbacks.set_callback(on_typing, "send_typing")
+    instance.test_events = events
+    events["payloads"] = []
+    real = discord.http.handle_message_parameters
+
+    def spy(*args, **kwargs):  # the payload Discord's API would receive
+        params = real(*args, **kwargs)
+        events["payloads"].append(params.payload)
+        return params
+
+    monkeypatch.setattr(discord.abc, "handle_message_parameters", spy)
+    monkeypatch.setattr(discord.message, "handle_message_parameters", spy)
+    yield instance
+    await dpytest.empty_queue()
+    dpytest.callbacks.remove_callback("edit_message")
+    dpytest.callbacks.remove_callback("send_typing")
+    instance.ws = None
+    await instance.close()
+    for leftover in glob.glob("dpytest_*.dat"):
+        os.remove(leftover)
+
+
+def channel(i):
+    return dpytest.get_config().channels[i]
+
+
+def sent():
+    messages = []
+    while not dpytest.sent_queue.empty():
+        messages.append(dpytest.get_message())
+    return messages
+
+
+async def test_settings_commands_reply(bot):
+    await dpytest.message("!temperatura 0,3")
+    assert dpytest.verify().message().content("temperatura: 0.3")
+    await dpytest.message("!temperatura")
+    assert dpytest.verify().message().contains().content("temperatura: 0.3")
+    await dpytest.message("!estado")
+    assert dpytest.verify().message().contains().content("modelo gru")
+
+
+async def test_continua_streams_by_editing_one_message(bot, engine):
+    await dpytest.message("!longitud 80")
+    sent()
+    await dpytest.message("!continua Dios dijo:")
+    (message,) = sent()
+    assert bot.test_events["typing"] >= 1
+    edits = bot.test_events["edits"]
+    assert len(edits) >= 3  # the message grew in steps
+    assert any(e.endswith("▌") for e in edits[:-1])
+    final = edits[-1]
+    assert final.startswith("Dios dijo:") and "▌" not in final
+    assert len(final) == len("Dios dijo:") + 80 or final == "(espacios en blanco)"
+    session = await engine.store.get(f"discord:{channel(0).id}")
+    assert session.state is not None and not session.busy
+
+
+async def test_two_channels_have_independent_state(bot, engine):
+    await dpytest.message("!temperatura 0", channel=channel(0))
+    await dpytest.message("!longitud 20", channel=channel(0))
+    await dpytest.message("!continua Dios", channel=channel(0))
+    sent()
+    first = await engine.store.get(f"discord:{channel(0).id}")
+    second = await engine.store.get(f"discord:{channel(1).id}")
+    assert first.settings.temperature == 0 and second.settings.temperature == 0.5
+    assert first.state is not None and second.state is None
+
+
+async def test_long_generation_is_split_under_the_limit(bot):
+    await dpytest.message("!longitud 2000")
+    sent()
+    await dpytest.message("!continua Dios")
+    messages = sent()
+    assert len(messages) >= 2
+    contents = [m.content for m in messages]
+    assert all(len(c) <= MESSAGE_LIMIT for c in contents)
+    assert all(len(e) <= MESSAGE_LIMIT for e in bot.test_events["edits"] if e)
+
+
+async def test_probabilidad_shows_an_ansi_heat_map(bot):
+    await dpytest.message("!probabilidad la reina ```de``` inglaterra")
+    summary, block = sent()
+    assert "nats" in summary.content and "bits/carácter" in summary.content
+    assert block.content.startswith("```ansi\n") and block.content.endswith("\n```")
+    assert block.content.count("```") == 2  # the text's own backticks cannot break the block
+    assert "\x1b[" in block.content
+
+
+async def test_siguiente_attaches_a_png_chart(bot):
+    await dpytest.message("!siguiente Y dijo Dio")
+    (message,) = sent()
+    assert message.attachments and message.attachments[0].filename == "siguiente.png"
+
+
+async def test_bad_input_unknown_command_and_errors_get_spanish_replies(bot, engine):
+    await dpytest.message("!temperatura nan")
+    assert dpytest.verify().message().contains().content("⚠️ la temperatura debe ser un número finito")
+    with pytest.raises(commands.CommandNotFound):
+        await dpytest.message("!temperatur 1")
+    assert dpytest.verify().message().contains().content("¿quisiste decir !temperatura?")
+    await dpytest.message("!probabilidad")
+    assert dpytest.verify().message().contains().content("uso:")
+    assert (await engine.settings(f"discord:{channel(0).id}")).temperature == 0.5
+
+
+async def test_user_cooldown_gives_a_clear_message(engine):
+    options = DiscordOptions(edit_interval=0.0, user_rate=2, user_per_seconds=60.0)
+    instance = create_bot(Commands(engine), options, intents=TEST_INTENTS)
+    dpytest.configure(instance)
+    await instance._async_setup_hook()
+    await add_cog(instance)
+    await dpytest.message("!estado")
+    await dpytest.message("!estado")
+    with pytest.raises(commands.CommandOnCooldown):
+        await dpytest.message("!estado")
+    messages = sent()
+    assert "más despacio" in messages[-1].content
+    await dpytest.empty_queue()
+    instance.ws = None
+    await instance.close()
+
+
+async def test_settings_can_be_restricted_to_a_permission(engine):
+    options = DiscordOptions(edit_interval=0.0, settings_permission="manage_messages")
+    instance = create_bot(Commands(engine), options, intents=TEST_INTENTS)
+    dpytest.configure(instance)
+    await instance._async_setup_hook()
+    await add_cog(instance)
+    member = dpytest.get_config().members[0]
+    await dpytest.set_permission_overrides(member, channel(0), manage_messages=False)
+    await dpytest.message("!temperatura 1.5")
+    assert dpytest.verify().message().contains().content("no tienes permiso")
+    await dpytest.message("!temperatura")  # reading is allowed
+    assert dpytest.verify().message().contains().content("temperatura: 0.5")
+    await dpytest.empty_queue()
+    instance.ws = None
+    await instance.close()
+
+
+async def test_mentions_are_never_pinged(bot):
+    member = dpytest.get_config().members[1]
+    await dpytest.message("!longitud 5")
+    await dpytest.message(f"!continua @everyone <@{member.id}> @here")
+    await dpytest.message("!probabilidad @everyone")
+    with pytest.raises(commands.CommandNotFound):  # answered with a suggestion, then re-raised
+        await dpytest.message("!tempertura @everyone")
+    payloads = bot.test_events["payloads"]
+    assert any("@everyone" in (p.get("content") or "") for p in payloads)
+    for payload in payloads:
+        assert payload.get("allowed_mentions") == {"parse": []}, payload
+
+
+def test_split_text_joins_back_and_respects_the_limit():
+    text = ("palabra " * 600) + "x" * 2500
+    pieces = split_text(text, 2000)
+    assert "".join(pieces) == text and all(len(p) <= 2000 for p in pieces)
