@@ -110,6 +110,16 @@ def run_discord(args) -> int:
     return discord_main()
 
 
+def run_bench(args) -> int:
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "bench" / f"{args.which}_bench.py"
+    sys.argv = [str(script), *args.rest]
+    runpy.run_path(str(script), run_name="__main__")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = argparse.ArgumentParser(prog="verbo", description="verbo: texto en español con RNN")
@@ -120,9 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("discord", help="el bot de Discord (DISCORD_TOKEN en el entorno o en .env)")
     ask = sub.add_parser("ask", help="ejecuta uno o más comandos y sale")
     ask.add_argument("lines", nargs="+", help="p. ej. '!continua Dios dijo:'")
+    bench = sub.add_parser("bench", help="benchmarks (bench/): engine, load")
+    bench.add_argument("which", nargs="?", default="engine", choices=("engine", "load"))
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     handlers = {"train": run_train, "evaluate": run_evaluate, "repl": run_repl, "ask": run_ask,
-                "discord": run_discord}
+                "discord": run_discord, "bench": run_bench}
     return handlers[args.command or "repl"](args)
 
 

@@ -97,7 +97,8 @@ class Engine:
         self.backend = backend
         self.limits = limits
         self.default_model = default_model
-        self.store = SessionStore(db_path, max_cached=max_cached_sessions)
+        self.store = SessionStore(db_path, max_cached=max_cached_sessions,
+                                  defaults=Settings(model=default_model))
         self._models: dict[str, LoadedModel] = {}
         self._closed = False
 

@@ -54,7 +54,9 @@ class Session:
 class SessionStore:
     """SQLite persistence (one connection, used from worker threads under a lock)."""
 
-    def __init__(self, path: Path | str, max_cached: int = 10_000):
+    def __init__(self, path: Path | str, max_cached: int = 10_000,
+                 defaults: Settings = Settings()):
+        self.defaults = defaults  # settings of a channel never seen before
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -73,10 +75,11 @@ class SessionStore:
                 "SELECT settings, state, state_model FROM channels WHERE channel = ?",
                 (channel,)).fetchone()
         if row is None:
-            return Session(channel=channel)
+            return Session(channel=channel, settings=self.defaults)
         settings_json, blob, state_model = row
         known = Settings.__dataclass_fields__
-        settings = Settings(**{k: v for k, v in json.loads(settings_json).items() if k in known})
+        stored = {k: v for k, v in json.loads(settings_json).items() if k in known}
+        settings = replace(self.defaults, **stored)
         state = np.frombuffer(blob, dtype=np.float32).copy() if blob is not None else None
         return Session(channel=channel, settings=settings, state=state, state_model=state_model)
 

@@ -1,0 +1,163 @@
+"""Engine speed and memory against the seed's own method, on the same weights, in one run.
+
+    verbo bench [--weights weights/gru] [--quick]
+
+Prints one table: generation speed for one channel, aggregate speed and p50/p99 latency of
+300-character requests with 1, 8, 64 and 256 channels at once, scoring time for 36 and 1,000
+characters, peak memory, and the REPL's start-up time. Ratios are against the seed's method
+measured in the same run (`bench/seed_method.py`).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from engine.engine import Engine, Limits  # noqa: E402
+from engine.weights import load_model_folder  # noqa: E402
+
+SCORE_36 = "la reina de inglaterra viaja en globo"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentile(values, q) -> float:
+    return float(np.percentile(np.array(values), q))
+
+
+async def concurrent_generation(engine: Engine, channels: int, length: int, seed: int = 0):
+    for c in range(channels):
+        await engine.update(f"b{channels}-{c}", temperature=0.8, length=length, seed=seed + c)
+
+    async def one(c):
+        started = time.perf_counter()
+        text = await engine.generate(f"b{channels}-{c}", "Dios dijo:")
+        return time.perf_counter() - started, len(text)
+
+    started = time.perf_counter()
+    results = await asyncio.gather(*(one(c) for c in range(channels)))
+    wall = time.perf_counter() - started
+    latencies = [r[0] for r in results]
+    return sum(r[1] for r in results) / wall, percentile(latencies, 50), percentile(latencies, 99)
+
+
+async def engine_rows(weights: Path, quick: bool, backend: str) -> dict:
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "weights"
+        root.mkdir()
+        (root / "gru").symlink_to(weights.resolve(), target_is_directory=True)
+        async with Engine(Path(tmp) / "b.sqlite3", weights_root=root, backend=backend,
+                          limits=Limits(max_batch=256, max_waiting=2048)) as engine:
+            engine.model("gru")
+            await engine.update("warm", length=50)
+            await engine.generate("warm", "Dios")  # first call: caches warm, threads started
+            await engine.update("one", length=1000 if not quick else 300, temperature=0.8)
+            started = time.perf_counter()
+            text = await engine.generate("one", "Dios dijo:")
+            out["single"] = len(text) / (time.perf_counter() - started)
+            for channels in (1, 8, 64, 256):
+                out[channels] = await concurrent_generation(engine, channels, 300)
+            for label, text in (("36", SCORE_36), ("1000", long_text(1000))):
+                await engine.score(text)
+                started = time.perf_counter()
+                repeats = 5
+                for _ in range(repeats):
+                    await engine.score(text)
+                out[f"score{label}"] = (time.perf_counter() - started) / repeats
+    out["rss"] = peak_rss_mb()
+    return out
+
+
+def long_text(n: int) -> str:
+    from engine.corpus import load_corpus, train_validation_split
+
+    return train_validation_split(load_corpus()).validation[0].text[:n]
+
+
+def seed_rows(weights: Path, quick: bool) -> dict:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import seed_method
+
+    folder = load_model_folder(weights)
+    gen_model = seed_method.keras_model(folder, batch_size=1)
+    seed_method.generate_text(gen_model, folder.vocab, "Dios dijo:", 5, 0.8)  # warm up
+    n = 60 if quick else 200
+    started = time.perf_counter()
+    seed_method.generate_text(gen_model, folder.vocab, "Dios dijo:", n, 0.8)
+    out = {"single": n / (time.perf_counter() - started)}
+    score_model = seed_method.keras_model(folder, batch_size=64)
+    seed_method.log_likelihood(score_model, folder.vocab, "ab")  # warm up
+    started = time.perf_counter()
+    seed_method.log_likelihood(score_model, folder.vocab, SCORE_36)
+    out["score36"] = time.perf_counter() - started
+    if quick:  # the seed's cost is linear in the length: extrapolate from 36 characters
+        out["score1000"] = out["score36"] / 35 * 999
+        out["score1000_note"] = " (extrapolado)"
+    else:
+        started = time.perf_counter()
+        seed_method.log_likelihood(score_model, folder.vocab, long_text(1000))
+        out["score1000"] = time.perf_counter() - started
+    return out
+
+
+def startup_seconds(weights: Path) -> float:
+    env = dict(os.environ, VERBO_WEIGHTS=str(weights.resolve().parent),
+               VERBO_MODEL=weights.name, VERBO_DB=tempfile.mktemp(suffix=".sqlite3"),
+               VERBO_HISTORY=tempfile.mktemp())
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "bot", "ask", "!estado"], env=env, check=True,
+                   capture_output=True, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--weights", default=str(ROOT / "weights" / "gru"))
+    parser.add_argument("--quick", action="store_true", help="shorter runs of the slow seed method")
+    parser.add_argument("--backend", default="numpy", choices=("numpy", "tensorflow"))
+    args = parser.parse_args(argv)
+    weights = Path(args.weights)
+    folder = load_model_folder(weights)
+    print(f"modelo: {weights} ({folder.spec.cell}, {folder.spec.units} unidades); "
+          f"backend {args.backend}; {os.cpu_count()} CPU", flush=True)
+    startup = startup_seconds(weights)
+    eng = asyncio.run(engine_rows(weights, args.quick, args.backend))
+    seed = seed_rows(weights, args.quick)
+    base = seed["single"]
+    rows = [("generación, 1 canal (car./s)", f"{base:,.0f}", f"{eng['single']:,.0f}",
+             f"{eng['single'] / base:,.0f}×")]
+    for channels in (1, 8, 64, 256):
+        rate, p50, p99 = eng[channels]
+        rows.append((f"{channels} canales × 300 car.: agregado car./s · p50 / p99",
+                     f"{base:,.0f} (secuencial)",
+                     f"{rate:,.0f} · {p50:.2f} s / {p99:.2f} s", f"{rate / base:,.0f}×"))
+    for label in ("36", "1000"):
+        note = seed.get(f"score{label}_note", "") if label == "1000" else ""
+        rows.append((f"puntuar {label} caracteres (s)", f"{seed[f'score{label}']:.2f}{note}",
+                     f"{eng[f'score{label}'] * 1000:.1f} ms",
+                     f"{seed[f'score{label}'] / eng[f'score{label}']:,.0f}×"))
+    rows.append(("memoria máxima del proceso (MB)", "—", f"{eng['rss']:,.0f}", ""))
+    rows.append(("arranque de la consola hasta responder (s)", "—", f"{startup:.2f}", ""))
+    print("\n| medida | método del notebook | motor | mejora |\n|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
