@@ -75,10 +75,15 @@ async def repl_main(lines: list[str] | None) -> int:
     from bot.config import Config
     from bot.repl import Repl
 
+    import asyncio
+    import signal
+
     config = Config.from_env()
     engine = await open_engine(config)
     if engine is None:
         return 2
+    # SIGTERM: stop what is running, save every channel's state, exit cleanly
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
     try:
         repl = Repl(Commands(engine, config.prefix), history_path=config.history_path)
         if lines is not None:
@@ -86,16 +91,29 @@ async def repl_main(lines: list[str] | None) -> int:
         elif sys.stdin.isatty():
             await repl.interactive()
         else:
-            await repl.batch(sys.stdin)
+            await repl.batch(read_lines(sys.stdin))
+    except asyncio.CancelledError:
+        pass
     finally:
         await engine.close()
     return 0
 
 
+async def read_lines(stream):
+    """Lines of a blocking stream, read off the event loop so that signals stay handled."""
+    import asyncio
+
+    while line := await asyncio.to_thread(stream.readline):
+        yield line
+
+
 def run_repl(args) -> int:
     import asyncio
 
-    return asyncio.run(repl_main(None))
+    try:
+        return asyncio.run(repl_main(None))
+    except KeyboardInterrupt:
+        return 130
 
 
 def run_ask(args) -> int:

@@ -168,7 +168,16 @@ class Repl:
         self.printer.line("¡hasta luego!")
 
     async def batch(self, lines) -> None:
-        """Non-interactive: each line is a command (or text to continue); replies are printed."""
-        for line in lines:
+        """Non-interactive: each line is a command (or text to continue); replies are printed.
+
+        `lines` is a list or an async iterator (standard input read off the event loop)."""
+        if not hasattr(lines, "__aiter__"):
+            lines = _aiter(lines)
+        async for line in lines:
             if line.strip():
                 await self.run_line(line.rstrip("\n"))
+
+
+async def _aiter(items):
+    for item in items:
+        yield item

@@ -189,3 +189,19 @@ def test_split_text_joins_back_and_respects_the_limit():
     text = ("palabra " * 600) + "x" * 2500
     pieces = split_text(text, 2000)
     assert "".join(pieces) == text and all(len(p) <= 2000 for p in pieces)
+
+
+async def test_per_channel_cap_on_queued_work(engine):
+    options = DiscordOptions(edit_interval=0.0, channel_max_queued=1)
+    instance = create_bot(Commands(engine), options, intents=TEST_INTENTS)
+    dpytest.configure(instance)
+    await instance._async_setup_hook()
+    await add_cog(instance)
+    await dpytest.message("!longitud 2000")
+    sent()
+    await asyncio.gather(dpytest.message("!continua Dios"), dpytest.message("!estado"))
+    contents = [m.content for m in sent()]
+    assert any("demasiadas peticiones" in c for c in contents)
+    await dpytest.empty_queue()
+    instance.ws = None
+    await instance.close()
