@@ -100,10 +100,23 @@ async def repl_main(lines: list[str] | None) -> int:
 
 
 async def read_lines(stream):
-    """Lines of a blocking stream, read off the event loop so that signals stay handled."""
+    """Lines of a blocking stream, read by a daemon thread so that the event loop stays free
+    for signals, and a pending read never holds up the exit."""
     import asyncio
+    import threading
 
-    while line := await asyncio.to_thread(stream.readline):
+    loop, queue = asyncio.get_running_loop(), asyncio.Queue()
+
+    def reader():
+        try:
+            for line in stream:
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+        except RuntimeError:
+            pass  # the loop has already closed: nobody is waiting for more lines
+
+    threading.Thread(target=reader, name="verbo-stdin", daemon=True).start()
+    while (line := await queue.get()) is not None:
         yield line
 
 
