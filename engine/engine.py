@@ -257,6 +257,7 @@ class Engine:
                 except EngineError:
                     pass  # a failed request leaves the state as it was
             session.busy, session.ticket = False, None
+            self.store.trim()
 
     async def _keep_state(self, session, result, model_name: str) -> None:
         await self.store.update_state(session, result.state, model_name)

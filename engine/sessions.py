@@ -88,13 +88,18 @@ class SessionStore:
         if session is None:
             session = await asyncio.to_thread(self._read, channel)
             session = self._cache.setdefault(channel, session)
-            self._evict()
         self._cache.move_to_end(channel)
+        self._evict(keep=channel)
         return session
 
-    def _evict(self) -> None:
+    def trim(self) -> None:
+        """Evict down to the cap now (called when a generation ends and its session goes idle)."""
+        self._evict(keep="")
+
+    def _evict(self, keep: str) -> None:
+        """Drop the least recently used idle sessions (never `keep`, never a busy one)."""
         while len(self._cache) > self.max_cached:
-            idle = next((c for c, s in self._cache.items() if not s.busy), None)
+            idle = next((c for c, s in self._cache.items() if not s.busy and c != keep), None)
             if idle is None:
                 return
             del self._cache[idle]
