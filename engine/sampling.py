@@ -53,19 +53,27 @@ def validate_top_p(value) -> float:
     return p
 
 
+def weights(logits: np.ndarray, temperatures: np.ndarray, any_greedy: bool) -> np.ndarray:
+    """Unnormalised softmax of logits / T per row (rows with T = 0: one-hot on the argmax)."""
+    logits = np.asarray(logits, np.float64)
+    if any_greedy:
+        greedy = temperatures <= 0
+        scaled = logits / np.where(greedy, 1.0, temperatures)[:, None]
+    else:
+        scaled = logits / temperatures[:, None]
+    scaled -= scaled.max(axis=1, keepdims=True)
+    out = np.exp(scaled, out=scaled)
+    if any_greedy:
+        onehot = np.zeros_like(out)
+        onehot[np.arange(len(out)), logits.argmax(axis=1)] = 1.0
+        out = np.where(greedy[:, None], onehot, out)
+    return out
+
+
 def probabilities(logits: np.ndarray, temperatures: np.ndarray) -> np.ndarray:
     """Softmax of logits / T per row (rows with T = 0 get a one-hot on the argmax)."""
-    logits = np.asarray(logits, np.float64)
-    greedy = temperatures <= 0
-    scaled = logits / np.where(greedy, 1.0, temperatures)[:, None]
-    scaled -= scaled.max(axis=1, keepdims=True)
-    probs = np.exp(scaled)
-    probs /= probs.sum(axis=1, keepdims=True)
-    if greedy.any():
-        onehot = np.zeros_like(probs)
-        onehot[np.arange(len(probs)), logits.argmax(axis=1)] = 1.0
-        probs = np.where(greedy[:, None], onehot, probs)
-    return probs
+    out = weights(logits, temperatures, bool((temperatures <= 0).any()))
+    return out / out.sum(axis=1, keepdims=True)
 
 
 def truncate(probs: np.ndarray, top_k: np.ndarray, top_p: np.ndarray) -> np.ndarray:
@@ -84,10 +92,21 @@ def truncate(probs: np.ndarray, top_k: np.ndarray, top_p: np.ndarray) -> np.ndar
 
 
 def sample(logits: np.ndarray, temperatures: np.ndarray, top_k: np.ndarray, top_p: np.ndarray,
-           generators: list[np.random.Generator]) -> np.ndarray:
-    """One character id per row."""
-    probs = truncate(probabilities(logits, temperatures), top_k, top_p)
+           generators: list[np.random.Generator], any_greedy: bool | None = None,
+           any_truncation: bool | None = None) -> np.ndarray:
+    """One character id per row, by inverse transform of one uniform draw per row.
+
+    `any_greedy` / `any_truncation` may be passed when the caller already knows them (the
+    scheduler computes them once per batch change) to skip those checks on every step.
+    """
+    if any_greedy is None:
+        any_greedy = bool((temperatures <= 0).any())
+    if any_truncation is None:
+        any_truncation = bool((top_k > 0).any() or (top_p < 1.0).any())
+    w = weights(logits, temperatures, any_greedy)
+    if any_truncation:
+        w = truncate(w / w.sum(axis=1, keepdims=True), top_k, top_p)
+    cumulative = np.cumsum(w, axis=1)
     uniforms = np.array([g.random() for g in generators])
-    cumulative = np.cumsum(probs, axis=1)
-    ids = (cumulative < uniforms[:, None] * cumulative[:, -1:]).sum(axis=1)
-    return np.minimum(ids, probs.shape[1] - 1)
+    ids = (cumulative < (uniforms * cumulative[:, -1])[:, None]).sum(axis=1)
+    return np.minimum(ids, w.shape[1] - 1)

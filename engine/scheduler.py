@@ -106,10 +106,112 @@ class Ticket:
 class _Row:
     ticket: Ticket
     rng: np.random.Generator
-    position: int = 0  # input characters consumed
+    started: float
+    position: int = 0  # input characters consumed (kept up to date by _Batch.sync)
     generated: list = field(default_factory=list)
     logprobs: np.ndarray | None = None
-    started: float = 0.0
+
+
+class _Batch:
+    """The active rows, with their per-row settings and counters as arrays.
+
+    Arrays are rebuilt only when rows join or leave, so a step costs a handful of vector
+    operations whatever the batch size: the Python work per step does not grow with the number
+    of settings a request carries.
+    """
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.rows: list[_Row] = []
+        self.states = kernel.zero_states(0)
+        self._rebuild()
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _rebuild(self) -> None:
+        rows, jobs = self.rows, [r.ticket.job for r in self.rows]
+        self.positions = np.array([r.position for r in rows], np.int64)
+        self.lengths = np.array([len(j.inputs) for j in jobs], np.int64)
+        self.targets = np.array([j.generate for j in jobs], np.int64)
+        self.counts = np.array([len(r.generated) for r in rows], np.int64)
+        self.record = np.array([j.record for j in jobs], bool)
+        self.temperatures = np.array([j.temperature for j in jobs], np.float64)
+        self.top_k = np.array([j.top_k for j in jobs], np.int64)
+        self.top_p = np.array([j.top_p for j in jobs], np.float64)
+        self.offsets = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)[
+            : len(rows)]
+        self.inputs = np.concatenate([np.zeros(0, np.int64)] +
+                                     [np.asarray(j.inputs, np.int64) for j in jobs])
+        self.logprobs = np.zeros(len(self.inputs), np.float32)
+        self.pending_inputs = int((self.lengths - self.positions).sum())
+        self.generators = [r.rng for r in rows]
+        self.everyone = np.arange(len(rows))
+        self.any_greedy = bool((self.temperatures <= 0).any())
+        self.any_truncation = bool((self.top_k > 0).any() or (self.top_p < 1.0).any())
+        for row, offset in zip(rows, self.offsets):
+            if row.logprobs is not None:
+                self.logprobs[offset:offset + len(row.logprobs)] = row.logprobs
+
+    def sync(self) -> None:
+        """Copy the arrays' progress back into the row objects."""
+        for i, row in enumerate(self.rows):
+            row.position = int(self.positions[i])
+            if row.logprobs is not None:
+                row.logprobs = self.logprobs[self.offsets[i]:self.offsets[i] + self.lengths[i]].copy()
+
+    def add(self, rows: list[_Row], states: np.ndarray) -> None:
+        self.sync()
+        self.rows += rows
+        self.states = np.concatenate([self.states, states]) if len(self.states) else states
+        self._rebuild()
+
+    def keep(self, indices: list[int]) -> None:
+        self.sync()
+        self.rows = [self.rows[i] for i in indices]
+        self.states = self.states[indices]
+        self._rebuild()
+
+    def finished(self) -> np.ndarray:
+        return (self.positions >= self.lengths) & (self.counts >= self.targets)
+
+    def step(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every row consumes one character; returns (ids, indices of rows that sampled)."""
+        if self.pending_inputs == 0:  # the steady state: every row samples
+            ids = sample(self.kernel.readout(self.states), self.temperatures, self.top_k,
+                         self.top_p, self.generators, self.any_greedy, self.any_truncation)
+            self.states = self.kernel.transition(ids, self.states)
+            self.counts += 1
+            return ids, self.everyone
+        in_input = self.positions < self.lengths
+        self.pending_inputs -= int(in_input.sum())
+        sampling = ~in_input
+        recording = in_input & self.record
+        need = sampling | recording
+        ids = np.zeros(len(self.rows), np.int64)
+        where = np.flatnonzero(in_input)
+        ids[where] = self.inputs[self.offsets[where] + self.positions[where]]
+        logits = None
+        if need.all():
+            logits = self.kernel.readout(self.states)
+        elif need.any():
+            logits = self.kernel.readout(self.states[need])
+        if recording.any():
+            rec = np.flatnonzero(recording)
+            logp = log_softmax(logits[recording[need]])
+            self.logprobs[self.offsets[rec] + self.positions[rec]] = \
+                logp[np.arange(len(rec)), ids[rec]]
+        sampled = np.flatnonzero(sampling)
+        if sampled.size:
+            rows = self.rows
+            ids[sampled] = sample(logits[sampling[need]], self.temperatures[sampled],
+                                  self.top_k[sampled], self.top_p[sampled],
+                                  [rows[i].rng for i in sampled], self.any_greedy,
+                                  self.any_truncation)
+        self.states = self.kernel.transition(ids, self.states)
+        self.positions += in_input
+        self.counts += sampling
+        return ids, sampled
 
 
 class Scheduler:
@@ -185,9 +287,9 @@ class Scheduler:
             cancelled=cancelled, logits=logits, queued_seconds=row.started - row.ticket.submitted,
             seconds=now - row.started), None)
 
-    def _admit(self, rows: list[_Row], states: np.ndarray) -> np.ndarray:
+    def _admit(self, batch: _Batch) -> None:
         new = []
-        while self._waiting and len(rows) + len(new) < self.max_batch:
+        while self._waiting and len(batch) + len(new) < self.max_batch:
             ticket = self._waiting.popleft()
             job = ticket.job
             seed = job.seed if job.seed is not None else next(self._seeds)
@@ -195,91 +297,55 @@ class Scheduler:
             if job.record:
                 row.logprobs = np.zeros(len(job.inputs), np.float32)
             new.append(row)
-        if not new:
-            return states
-        rows.extend(new)
-        fresh = np.stack([np.asarray(r.ticket.job.state, np.float32) for r in new])
-        return fresh if states is None or len(states) == 0 else np.concatenate([states, fresh])
+        if new:
+            batch.add(new, np.stack([np.asarray(r.ticket.job.state, np.float32) for r in new]))
 
     def _work(self) -> None:
-        rows: list[_Row] = []
-        states = None
+        batch = _Batch(self.kernel)
         while True:
             with self._condition:
-                while self._running and not rows and not self._waiting:
+                while self._running and not batch and not self._waiting:
                     self._condition.wait()
                 if not self._running:
                     break
-                states = self._admit(rows, states)
+                self._admit(batch)
             try:
-                states = self._step(rows, states)
+                self._step(batch)
             except Exception as error:  # a worker fault fails the requests in flight, not the worker
                 self._post([(r.ticket, None, None, EngineError(
                     f"fallo interno del motor ({type(error).__name__}); inténtalo de nuevo"))
-                    for r in rows], flush=True)
-                rows, states = [], None
-            self.active_count = len(rows)
+                    for r in batch.rows], flush=True)
+                batch = _Batch(self.kernel)
+            self.active_count = len(batch)
         closed = ClosedError("el motor se está cerrando")
         with self._condition:
-            pending = [r.ticket for r in rows] + list(self._waiting)
+            pending = [r.ticket for r in batch.rows] + list(self._waiting)
             self._waiting.clear()
         self._post([(t, None, None, closed) for t in pending], flush=True)
 
-    def _step(self, rows: list[_Row], states: np.ndarray) -> np.ndarray:
+    def _step(self, batch: _Batch) -> None:
         events = []
-        # leave: cancelled rows and rows with nothing left to do (an empty job)
-        keep = []
-        for i, row in enumerate(rows):
-            job = row.ticket.job
-            if row.ticket.cancel_requested:
-                events.append(self._finish(row, states[i], cancelled=True))
-            elif row.position >= len(job.inputs) and len(row.generated) >= job.generate:
-                events.append(self._finish(row, states[i]))
-            else:
-                keep.append(i)
-        if len(keep) != len(rows):
-            rows[:] = [rows[i] for i in keep]
-            states = states[keep]
-        if not rows:
+        # leave: finished and cancelled rows go, with their states as they are now
+        cancelled = {i for i, r in enumerate(batch.rows) if r.ticket.cancel_requested}
+        leaving = cancelled | set(np.flatnonzero(batch.finished()).tolist())
+        if leaving:
+            batch.sync()
+            for i in sorted(leaving):
+                events.append(self._finish(batch.rows[i], batch.states[i], i in cancelled))
+            batch.keep([i for i in range(len(batch)) if i not in leaving])
+        if not batch:
             self._post(events, flush=True)
-            return states
+            return
         if self.fault_hook is not None:
             self.fault_hook()
-        n = len(rows)
-        ids = np.empty(n, np.int64)
-        in_input = np.array([r.position < len(r.ticket.job.inputs) for r in rows])
-        recording = np.array([in_input[i] and rows[i].ticket.job.record for i in range(n)])
-        need_logits = ~in_input | recording
-        logits = self.kernel.readout(states[need_logits]) if need_logits.any() else None
-        where = np.flatnonzero(need_logits)
-        for i in np.flatnonzero(in_input):
-            ids[i] = rows[i].ticket.job.inputs[rows[i].position]
-        if recording.any():
-            picks = np.flatnonzero(recording)
-            sub = np.searchsorted(where, picks)
-            logp = log_softmax(logits[sub])
-            for j, i in enumerate(picks):
-                rows[i].logprobs[rows[i].position] = logp[j, ids[i]]
-        sampling = np.flatnonzero(~in_input)
-        if sampling.size:
-            sub = np.searchsorted(where, sampling)
-            jobs = [rows[i].ticket.job for i in sampling]
-            ids[sampling] = sample(
-                logits[sub],
-                np.array([j.temperature for j in jobs]),
-                np.array([j.top_k for j in jobs]),
-                np.array([j.top_p for j in jobs]),
-                [rows[i].rng for i in sampling])
-        states = self.kernel.transition(ids, states)
+        ids, sampled = batch.step()
         self.steps += 1
-        for i, row in enumerate(rows):
-            if in_input[i]:
-                row.position += 1
-            else:
-                row.generated.append(int(ids[i]))
-                events.append((row.ticket, [int(ids[i])], None, None))
-        self._post(events, flush=len(events) > len(rows))  # flush when someone finished
-        return states
+        rows = batch.rows
+        for i in sampled.tolist():
+            char_id = int(ids[i])
+            rows[i].generated.append(char_id)
+            events.append((rows[i].ticket, [char_id], None, None))
+        self._post(events, flush=bool(leaving))
 
 
 def _dispatch(events: list) -> None:
