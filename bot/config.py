@@ -22,6 +22,10 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"error: {name} debe ser un número entero, no {value!r}") from None
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "si", "sí")
+
+
 @dataclass(frozen=True)
 class Config:
     db_path: Path
@@ -40,6 +44,7 @@ class Config:
     channel_max_queued: int
     settings_permission: str
     sharded: bool
+    sync_commands: bool
     log_level: str
 
     @classmethod
@@ -65,7 +70,8 @@ class Config:
             user_cooldown_seconds=_int("VERBO_USER_PER_SECONDS", 10),
             channel_max_queued=_int("VERBO_CHANNEL_MAX_QUEUED", 3),
             settings_permission=env("VERBO_SETTINGS_PERMISSION", "").strip(),
-            sharded=env("VERBO_SHARDED", "").lower() in ("1", "true", "yes", "si", "sí"),
+            sharded=_flag("VERBO_SHARDED"),
+            sync_commands=_flag("VERBO_SYNC_COMMANDS"),
             log_level=env("VERBO_LOG_LEVEL", "INFO"),
         )
 

@@ -43,6 +43,7 @@ class DiscordOptions:
     channel_max_queued: int = 3  # requests running or waiting per channel
     settings_permission: str = ""  # e.g. "manage_messages": needed to change settings
     edit_interval: float = 1.2  # seconds between edits of a streaming message
+    sync_commands: bool = False  # publish the slash commands to Discord at start-up
 
 
 def code_block(text: str, language: str = "") -> str:
@@ -243,3 +244,6 @@ def create_bot(layer: Commands, options: DiscordOptions, sharded: bool = False,
 
 async def add_cog(bot: commands.Bot) -> None:
     await bot.add_cog(VerboCog(bot, bot.verbo_layer, bot.verbo_options))
+    if bot.verbo_options.sync_commands:  # slash commands appear once Discord has the tree
+        synced = await bot.tree.sync()
+        log.info("%d comandos de barra publicados", len(synced))

@@ -50,7 +50,8 @@ async def serve(config) -> int:
     options = DiscordOptions(prefix=config.prefix, user_rate=config.user_cooldown_rate,
                              user_per_seconds=config.user_cooldown_seconds,
                              channel_max_queued=config.channel_max_queued,
-                             settings_permission=config.settings_permission)
+                             settings_permission=config.settings_permission,
+                             sync_commands=config.sync_commands)
     bot = create_bot(Commands(engine, config.prefix), options, sharded=config.sharded)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
