@@ -71,3 +71,16 @@ def test_corrupted_or_mismatched_folder_is_a_clear_error(tiny_models, tmp_path):
     (mismatched / "vocab.json").unlink()
     with pytest.raises(WeightsError, match="vocab.json"):
         load_model_folder(mismatched)
+
+
+def test_warm_start_from_a_shipped_folder(tiny_models, tmp_path):
+    from engine.train import TrainConfig, train
+    from tests.conftest import TINY
+
+    source = json.loads((tiny_models["gru"] / "metrics.json").read_text())
+    cfg = TrainConfig(cell="gru", out_dir=str(tmp_path / "out"), checkpoint_dir=str(tmp_path / "ck"),
+                      warm_start=str(tiny_models["gru"]), learning_rate=0.0, **TINY)
+    state = train(cfg, log=lambda *_: None)
+    # with a zero learning rate the weights stay the shipped ones: the same validation score
+    assert state.history[0]["val_bits_per_char"] == pytest.approx(source["val_bits_per_char"],
+                                                                  abs=1e-4)
