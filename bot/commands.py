@@ -220,6 +220,8 @@ class Commands:
             return Reply(f"como mucho {MAX_PERMUTE_LETTERS} letras "
                          f"({math.factorial(MAX_PERMUTE_LETTERS)} permutaciones)", error=True)
         perms = sorted({"".join(p) for p in itertools.permutations(word)})
+        if len(perms) < 2:
+            return Reply(f"«{word}» solo tiene una permutación", error=True)
         ranked = await self.engine.rank(perms, await self.model_for(ctx),
                                         max_texts=math.factorial(MAX_PERMUTE_LETTERS))
         position = next(i for i, s in enumerate(ranked) if s.text == word) + 1 \

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import io
 import logging
 import time
@@ -151,9 +152,10 @@ class VerboCogBase(commands.Cog):
             await say(ctx, f"⚠️ {reply.text}"[:MESSAGE_LIMIT])
         elif reply.stream is not None:
             message = StreamingMessage(ctx, self.options.edit_interval)
-            await message.add(reply.text)
-            async for chunk in reply.stream:
-                await message.add(chunk)
+            async with contextlib.aclosing(reply.stream):  # a failed send stops the generation
+                await message.add(reply.text)
+                async for chunk in reply.stream:
+                    await message.add(chunk)
             await message.finish()
         elif reply.heatmap is not None:
             await say(ctx, reply.text[:MESSAGE_LIMIT])

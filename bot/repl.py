@@ -9,6 +9,7 @@ prints the replies, for scripts. This module only translates I/O; the commands l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from pathlib import Path
@@ -132,8 +133,9 @@ class Repl:
             restore += [lambda: attached.__exit__(None, None, None),
                         lambda: raw.__exit__(None, None, None)]
         try:
-            async for chunk in reply.stream:
-                printer.write(chunk)
+            async with contextlib.aclosing(reply.stream):
+                async for chunk in reply.stream:
+                    printer.write(chunk)
         finally:
             for undo in restore:
                 undo()

@@ -288,15 +288,21 @@ class Scheduler:
             seconds=now - row.started), None)
 
     def _admit(self, batch: _Batch) -> None:
-        new = []
+        new, refused = [], []
         while self._waiting and len(batch) + len(new) < self.max_batch:
             ticket = self._waiting.popleft()
             job = ticket.job
+            if np.shape(job.state) != (self.kernel.state_size,):
+                refused.append((ticket, None, None, EngineError(
+                    "el estado guardado del canal no corresponde a este modelo; usa !reinicia")))
+                continue
             seed = job.seed if job.seed is not None else next(self._seeds)
             row = _Row(ticket=ticket, rng=np.random.default_rng(seed), started=time.perf_counter())
             if job.record:
                 row.logprobs = np.zeros(len(job.inputs), np.float32)
             new.append(row)
+        if refused:
+            self._post(refused, flush=True)
         if new:
             batch.add(new, np.stack([np.asarray(r.ticket.job.state, np.float32) for r in new]))
 

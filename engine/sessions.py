@@ -49,6 +49,9 @@ class Session:
     busy: bool = False
     ticket: object | None = None
     generations: int = 0
+    # one write at a time per channel, each built from the latest values: a state saved at the
+    # end of a generation can never carry settings older than a change acknowledged meanwhile
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
 
 
 class SessionStore:
@@ -125,22 +128,26 @@ class SessionStore:
 
     async def update_settings(self, session: Session, **changes) -> Settings:
         """Apply validated changes; a new model resets the state (states are per model)."""
-        new = replace(session.settings, **changes)
-        snapshot = Session(channel=session.channel, settings=new, state=session.state,
-                           state_model=session.state_model)
-        if new.model != session.settings.model:
-            snapshot.state, snapshot.state_model = None, None
-        await self.save(snapshot)
-        session.settings, session.state, session.state_model = (
-            snapshot.settings, snapshot.state, snapshot.state_model)
-        return new
+        async with session.lock:
+            new = replace(session.settings, **changes)
+            snapshot = Session(channel=session.channel, settings=new, state=session.state,
+                               state_model=session.state_model)
+            if new.model != session.settings.model:
+                snapshot.state, snapshot.state_model = None, None
+            await self.save(snapshot)
+            session.settings, session.state, session.state_model = (
+                snapshot.settings, snapshot.state, snapshot.state_model)
+            return new
 
     async def update_state(self, session: Session, state: np.ndarray | None,
                            model: str | None) -> None:
-        snapshot = Session(channel=session.channel, settings=session.settings, state=state,
-                           state_model=model)
-        await self.save(snapshot)
-        session.state, session.state_model = state, model
+        async with session.lock:
+            if model is not None and model != session.settings.model:
+                return  # the model changed meanwhile: this state belongs to the old one
+            snapshot = Session(channel=session.channel, settings=session.settings, state=state,
+                               state_model=model)
+            await self.save(snapshot)
+            session.state, session.state_model = state, model
 
     def integrity_check(self) -> str:
         with self._lock:

@@ -169,3 +169,23 @@ async def test_every_cell_generates_and_scores(engine, cell):
     await engine.update("m", model=cell, length=30, seed=1)
     assert len(await engine.generate("m", "Dios")) == 30
     assert (await engine.score("Dios", cell)).bits_per_char > 0
+
+
+async def test_settings_changed_during_a_generation_survive_its_end(weights_root, tmp_path):
+    db = tmp_path / "race.sqlite3"
+    async with Engine(db, weights_root=weights_root) as eng:
+        await eng.update("r", length=800)
+        task = asyncio.create_task(eng.generate("r", "Dios"))
+        await asyncio.sleep(0.01)
+        await eng.update("r", temperature=0.9)  # acknowledged while the generation runs
+        await task
+    async with Engine(db, weights_root=weights_root) as eng:
+        assert (await eng.settings("r")).temperature == 0.9
+        assert (await eng.store.get("r")).state is not None
+
+
+async def test_permuta_of_a_word_with_one_permutation(engine):
+    from bot.commands import Commands, Context
+
+    reply = await Commands(engine).handle(Context(channel="p"), "!permuta aaa")
+    assert reply.error and "una permutación" in reply.text
