@@ -13,7 +13,7 @@ import numpy as np
 def keras_model(folder, batch_size: int):
     from engine.model import build_model, set_weight_arrays
 
-    model = build_model(folder.spec, pad_id=folder.vocab.newline_id, batch_size=batch_size,
+    model = build_model(folder.spec, batch_size=batch_size,
                         stateful=folder.spec.recurrent)
     set_weight_arrays(model, folder.arrays)
     return model

@@ -76,7 +76,7 @@ def baseline_rows(train_text: str, eval_texts: list[str], vocab: Vocab) -> list[
     eval_ids = [vocab.encode(t)[0] for t in eval_texts]
     for order in KN_ORDERS:
         started = time.perf_counter()
-        bits = kneser_ney_bits_per_char(train_ids, eval_ids, len(vocab), order, vocab.newline_id)
+        bits = kneser_ney_bits_per_char(train_ids, eval_ids, len(vocab), order, vocab.start_id)
         rows.append(Row(f"kn{order}", f"Kneser-Ney, contexto {order - 1}", bits,
                         time.perf_counter() - started))
     return rows

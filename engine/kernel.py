@@ -7,8 +7,9 @@ A state row fully determines the next-character distribution:
 embedding is folded into the input projection (a vocabulary x gates table), so a step is one table
 lookup, one matrix product with the recurrent weights and one with the output layer.
 
-Every text is read as if it followed a line break: the "start state" is the state after feeding
-"\n" to the zero state, so even the first character of a text gets a probability.
+Every text is read as if it followed a space (see `vocab.START`): the "start state" is the state
+after feeding " " to the zero state, so even the first character of a text gets a probability,
+the probability of starting a word.
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ class NumpyKernel:
             self.recurrent_b = bias[1] if spec.cell == "gru" else None
             self.state_size = 2 * U if spec.cell == "lstm" else U
         self.zero = self.zero_states(1)[0]
-        self.start_state = self.transition(np.array([self.vocab.newline_id]), self.zero[None])[0]
+        self.start_state = self.transition(np.array([self.vocab.start_id]), self.zero[None])[0]
 
     # -- states ---------------------------------------------------------------------------
     def zero_states(self, batch: int) -> np.ndarray:

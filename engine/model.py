@@ -55,7 +55,7 @@ class ModelSpec:
         return cls.from_json(path.read_text(encoding="utf-8"))
 
 
-def build_model(spec: ModelSpec, *, pad_id: int, batch_size: int | None = None,
+def build_model(spec: ModelSpec, *, batch_size: int | None = None,
                 stateful: bool = False, mixed_precision: bool = False):
     """A Keras model mapping ids (B, T) to logits (B, T, V), float32 logits always."""
     import keras

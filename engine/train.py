@@ -197,8 +197,7 @@ def train(cfg: TrainConfig, log=functools.partial(print, flush=True)) -> TrainSt
         log(f"reanudando desde la época {state.epoch} (mejor {state.best_val:.4f} bits/car.)")
     else:
         state = TrainState(learning_rate=cfg.learning_rate)
-        model = build_model(spec, pad_id=vocab.newline_id,
-                            batch_size=cfg.batch_size if stateful else None,
+        model = build_model(spec, batch_size=cfg.batch_size if stateful else None,
                             stateful=stateful, mixed_precision=cfg.mixed_precision)
         if cfg.warm_start:
             folder = load_model_folder(Path(cfg.warm_start))

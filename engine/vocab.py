@@ -21,7 +21,9 @@ LOOKALIKES = {
     "\u2013": "-", "\u2212": "-", "\u2010": "-", "\u2011": "-",
     "\u2026": ".", "\t": " ", "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u3000": " ",
 }
-NEWLINE = "\n"
+# Every text is read as if it followed a space: a word boundary inside running text, the most
+# natural context for what people type ("dios", "la reina de inglaterra …").
+START = " "
 
 
 @dataclass
@@ -56,11 +58,11 @@ class Vocab:
     def __init__(self, chars: list[str]):
         if len(set(chars)) != len(chars) or not all(len(c) == 1 for c in chars):
             raise ValueError("el vocabulario debe ser una lista de caracteres distintos")
-        if NEWLINE not in chars:
-            raise ValueError("el vocabulario debe contener el salto de línea")
+        if START not in chars:
+            raise ValueError("el vocabulario debe contener el espacio")
         self.chars = list(chars)
         self.index = {c: i for i, c in enumerate(self.chars)}
-        self.newline_id = self.index[NEWLINE]
+        self.start_id = self.index[START]
         self._fallback_cache: dict[str, str | None] = {}
 
     @classmethod

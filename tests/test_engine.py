@@ -23,10 +23,10 @@ async def test_seeded_generation_is_reproducible_alone_or_in_a_batch_of_50(engin
 
 async def test_greedy_generation_matches_keras_character_for_character(engine, weights_root):
     folder = load_model_folder(weights_root / "gru")
-    keras_model = build_model(folder.spec, pad_id=folder.vocab.newline_id)
+    keras_model = build_model(folder.spec)
     set_weight_arrays(keras_model, folder.arrays)
     prompt = "Y dijo Dios"
-    ids = [folder.vocab.newline_id, *folder.vocab.encode(prompt)[0]]
+    ids = [folder.vocab.start_id, *folder.vocab.encode(prompt)[0]]
     for _ in range(40):
         logits = keras_model(np.array([ids], "int32"), training=False).numpy()[0, -1]
         ids.append(int(logits.argmax()))

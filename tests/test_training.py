@@ -14,10 +14,10 @@ from tests.conftest import train_tiny
 def test_kernel_matches_keras_over_500_characters(tiny_models, cell):
     folder = load_model_folder(tiny_models[cell])
     kernel = NumpyKernel(folder)
-    keras_model = build_model(folder.spec, pad_id=folder.vocab.newline_id)
+    keras_model = build_model(folder.spec)
     set_weight_arrays(keras_model, folder.arrays)
     ids, _ = folder.vocab.encode(("Y dijo Dios: Sea la luz; y fue la luz. " * 13)[:499])
-    sequence = np.concatenate([[folder.vocab.newline_id], ids]).astype("int32")
+    sequence = np.concatenate([[folder.vocab.start_id], ids]).astype("int32")
     expected = keras_model(sequence[None], training=False).numpy()[0]
     states, got = kernel.zero_states(1), []
     for char_id in sequence:
