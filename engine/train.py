@@ -193,6 +193,8 @@ def train(cfg: TrainConfig, log=functools.partial(print, flush=True)) -> TrainSt
         if saved_spec != spec:
             raise SystemExit(f"el punto de control {ckpt} es de otro modelo ({saved_spec}); "
                              "usa --fresh para empezar de cero")
+        import engine.keras_layers  # noqa: F401  (registers the custom layers for loading)
+
         model = keras.models.load_model(model_path)
         log(f"reanudando desde la época {state.epoch} (mejor {state.best_val:.4f} bits/car.)")
     else:

@@ -38,16 +38,26 @@ def test_export_holds_metrics_and_reload_scores_identically(tiny_models):
     assert 1.0 < metrics["val_bits_per_char"] < 6.6  # trained: better than uniform (log2 96)
 
 
-def test_training_resumes_from_the_saved_epoch(tmp_path_factory):
-    cfg, first = train_tiny(tmp_path_factory, "gru", epochs=1)
-    assert first.epoch == 1
-    cfg.epochs = 2
-    from engine.train import train
+@pytest.mark.parametrize("cell", ["gru", "trigrama"])
+def test_training_resumes_from_the_saved_epoch(tmp_path_factory, cell):
+    """Epoch 1 in this process; then `verbo train` in a fresh process goes on to epoch 2."""
+    import subprocess
+    import sys
 
-    second = train(cfg, log=lambda *_: None)
-    assert second.epoch == 2
-    assert len(second.history) == 2
-    assert second.history[0] == first.history[0]  # epoch 1 was not trained again
+    from tests.conftest import TINY
+
+    cfg, first = train_tiny(tmp_path_factory, cell, epochs=1)
+    flags = {"units": TINY["units"], "embedding-dim": TINY["embedding_dim"], "epochs": 2,
+             "batch-size": TINY["batch_size"], "seq-len": TINY["seq_len"],
+             "max-chars": TINY["max_chars"], "out": cfg.out_dir, "checkpoints": cfg.checkpoint_dir}
+    args = [arg for key, value in flags.items() for arg in (f"--{key}", str(value))]
+    result = subprocess.run([sys.executable, "-m", "bot", "train", "--cell", cell, *args],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "reanudando desde la época 1" in result.stdout
+    state = json.loads((cfg.checkpoints / "state.json").read_text())
+    assert state["epoch"] == 2 and len(state["history"]) == 2
+    assert state["history"][0] == first.history[0]  # epoch 1 was not trained again
 
 
 def test_corrupted_or_mismatched_folder_is_a_clear_error(tiny_models, tmp_path):
