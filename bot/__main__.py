@@ -146,7 +146,8 @@ def run_bench(args) -> int:
     from pathlib import Path
 
     script = Path(__file__).resolve().parent.parent / "bench" / f"{args.which}_bench.py"
-    sys.argv = [str(script), *args.rest]
+    rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+    sys.argv = [str(script), *rest]
     runpy.run_path(str(script), run_name="__main__")
     return 0
 
