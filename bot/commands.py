@@ -53,6 +53,7 @@ class Command:
     summary: str
     handler: Handler
     configures: bool = False  # changes channel settings (may be restricted)
+    takes_text: bool = False  # trailing spaces of the argument matter (text for the model)
     aliases: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -87,7 +88,7 @@ class Commands:
 
     async def handle(self, ctx: Context, line: str, plain_is_continue: bool = False) -> Reply | None:
         """Run one line. Lines without the prefix are ignored, or mean !continua in the REPL."""
-        line = line.strip()
+        line = line.lstrip().rstrip("\r\n")
         if not line.startswith(self.prefix):
             if not plain_is_continue or not line:
                 return None
@@ -105,7 +106,8 @@ class Commands:
         if command.configures and args.strip() and not ctx.may_configure:
             return Reply("no tienes permiso para cambiar los ajustes de este canal", error=True)
         try:
-            return await command.handler(self, ctx, args.strip())
+            return await command.handler(self, ctx, args.lstrip() if command.takes_text
+                                         else args.strip())
         except (EngineError, ValueError) as error:
             return Reply(str(error), error=True)
         except WeightsError as error:
@@ -261,17 +263,17 @@ def ranking_table(rows, everything=None) -> str:
 COMMANDS = [
     Command("continua", "continua [texto]",
             "continúa el texto del canal; si das texto, primero lo lee", Commands.continua,
-            aliases=("sigue", "c")),
+            aliases=("sigue", "c"), takes_text=True),
     Command("temperatura", "temperatura [valor]",
             "muestra o cambia la temperatura (0 = lo más probable; 1 = el modelo tal cual; "
             "máx. 5)", Commands.temperatura, configures=True, aliases=("temp", "t")),
     Command("probabilidad", "probabilidad <texto>",
             "lo probable que es un texto: log-verosimilitud, bits por carácter, perplejidad y "
             "un mapa de calor de la sorpresa de cada carácter", Commands.probabilidad,
-            aliases=("prob", "p")),
+            aliases=("prob", "p"), takes_text=True),
     Command("siguiente", "siguiente <texto>",
             "distribución del carácter siguiente tras el texto (gráfico de barras)",
-            Commands.siguiente),
+            Commands.siguiente, takes_text=True),
     Command("compara", "compara a | b | …", "ordena varios textos por verosimilitud",
             Commands.compara),
     Command("permuta", "permuta <palabra>",

@@ -189,3 +189,13 @@ async def test_permuta_of_a_word_with_one_permutation(engine):
 
     reply = await Commands(engine).handle(Context(channel="p"), "!permuta aaa")
     assert reply.error and "una permutación" in reply.text
+
+
+async def test_siguiente_keeps_a_trailing_space(engine):
+    from bot.commands import Commands, Context
+
+    layer, ctx = Commands(engine), Context(channel="s")
+    with_space = await layer.handle(ctx, "!siguiente Y dijo Dios ")
+    without = await layer.handle(ctx, "!siguiente Y dijo Dios")
+    assert with_space.bars == await engine.next_chars("Y dijo Dios ")
+    assert with_space.bars != without.bars
