@@ -247,21 +247,18 @@ class Engine:
             async for chunk in ticket.stream():
                 yield decode(chunk)
             result = await ticket.result()  # a failed request raises its EngineError here
-            await self._keep_state(session, result, model.name)
+            await self.store.update_state(session, result.state, model.name)
             saved = True
         finally:
             if not saved:  # the caller left early or the request failed
                 ticket.cancel()
                 try:
-                    await self._keep_state(session, await ticket.result(), model.name)
+                    result = await ticket.result()
+                    await self.store.update_state(session, result.state, model.name)
                 except EngineError:
                     pass  # a failed request leaves the state as it was
             session.busy, session.ticket = False, None
             self.store.trim()
-
-    async def _keep_state(self, session, result, model_name: str) -> None:
-        await self.store.update_state(session, result.state, model_name)
-        session.generations += 1
 
     async def generate(self, channel: str, text: str | None = None,
                        length: int | None = None) -> str:

@@ -119,13 +119,6 @@ class NumpyKernel:
         return self.readout(states), states
 
     # -- whole texts ----------------------------------------------------------------------
-    def feed(self, ids: np.ndarray, state: np.ndarray | None = None) -> np.ndarray:
-        """The state after consuming a whole sequence (prefill) from `state` (default: start)."""
-        state = (self.start_state if state is None else state)[None]
-        for i in ids:
-            state = self.transition(np.array([i]), state)
-        return state[0]
-
     def score(self, sequences: list[np.ndarray], states: np.ndarray | None = None
               ) -> list[np.ndarray]:
         """Natural-log probability of every character of every sequence, in one batched pass.

@@ -262,10 +262,6 @@ class Scheduler:
             self._condition.notify()
         return ticket
 
-    @property
-    def waiting_count(self) -> int:
-        return len(self._waiting)
-
     # -- the worker ---------------------------------------------------------------------------
     def _post(self, events: list, flush: bool = False) -> None:
         """Hand events to the event loop, at most every POST_INTERVAL unless asked to flush.

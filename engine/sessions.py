@@ -48,7 +48,6 @@ class Session:
     state_model: str | None = None
     busy: bool = False
     ticket: object | None = None
-    generations: int = 0
     # one write at a time per channel, each built from the latest values: a state saved at the
     # end of a generation can never carry settings older than a change acknowledged meanwhile
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
@@ -148,10 +147,6 @@ class SessionStore:
                                state_model=model)
             await self.save(snapshot)
             session.state, session.state_model = state, model
-
-    def integrity_check(self) -> str:
-        with self._lock:
-            return self._db.execute("PRAGMA integrity_check").fetchone()[0]
 
     def close(self) -> None:
         with self._lock:
