@@ -44,10 +44,6 @@ class Split:
         return "".join(c.text for c in self.validation)
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def load_corpus(path: Path = CORPUS_PATH, expected_sha256: str | None = CORPUS_SHA256) -> str:
     """Read the corpus as text, refusing a file that is not the expected one."""
     if not path.is_file():

@@ -114,11 +114,11 @@ class Engine:
         if self._closed:
             return
         self._closed = True
-        for session in list(self.store._cache.values()):
+        for session in self.store.cached_sessions():
             if session.ticket is not None:
                 session.ticket.cancel()
         for _ in range(200):  # give cancelled generations a moment to save their state
-            if not any(s.busy for s in self.store._cache.values()):
+            if not any(s.busy for s in self.store.cached_sessions()):
                 break
             await asyncio.sleep(0.01)
         for model in self._models.values():
@@ -266,7 +266,7 @@ class Engine:
 
     def stop(self, channel: str) -> bool:
         """Cancel the channel's running generation, if any."""
-        session = self.store._cache.get(channel)
+        session = self.store.cached_session(channel)
         if session is None or session.ticket is None:
             return False
         session.ticket.cancel()

@@ -84,7 +84,8 @@ def baseline_rows(train_text: str, eval_texts: list[str], vocab: Vocab) -> list[
 
 def main(args) -> int:
     try:
-        corpus = truncate_at_chapter(load_corpus(), args.max_chars)
+        full = load_corpus()
+        corpus = truncate_at_chapter(full, args.max_chars)
     except CorpusError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -113,6 +114,6 @@ def main(args) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
     if not args.no_baselines:
-        rows += baseline_rows(split.train_text, texts, Vocab.from_text(load_corpus()))
+        rows += baseline_rows(split.train_text, texts, Vocab.from_text(full))
     print(format_table(rows, title))
     return 0

@@ -106,6 +106,13 @@ class SessionStore:
                 return
             del self._cache[idle]
 
+    def cached_session(self, channel: str) -> Session | None:
+        """The channel's session if it is in memory (a busy one always is), without loading."""
+        return self._cache.get(channel)
+
+    def cached_sessions(self) -> list[Session]:
+        return list(self._cache.values())
+
     @property
     def cached(self) -> int:
         return len(self._cache)

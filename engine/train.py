@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.corpus import CORPUS_PATH, load_corpus, sha256_of, train_validation_split, truncate_at_chapter
+from engine.corpus import (CORPUS_SHA256, load_corpus, train_validation_split,
+                           truncate_at_chapter)
 from engine.kernel import NumpyKernel
 from engine.model import ModelSpec, build_model, set_weight_arrays, weight_arrays
 from engine.vocab import Vocab
@@ -169,9 +170,10 @@ def train(cfg: TrainConfig, log=functools.partial(print, flush=True)) -> TrainSt
     import keras
 
     keras.utils.set_random_seed(cfg.seed)
-    corpus_sha = sha256_of(CORPUS_PATH)
-    text = truncate_at_chapter(load_corpus(), cfg.max_chars)
-    vocab = Vocab.from_text(load_corpus())  # the vocabulary is always the whole corpus's
+    full = load_corpus()  # verified against CORPUS_SHA256 on load
+    corpus_sha = CORPUS_SHA256
+    text = truncate_at_chapter(full, cfg.max_chars)
+    vocab = Vocab.from_text(full)  # the vocabulary is always the whole corpus's
     split = train_validation_split(text)
     train_ids = vocab.encode_exact(split.train_text)
     val_chapters = [vocab.encode_exact(c.text) for c in split.validation]
