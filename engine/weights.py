@@ -48,11 +48,29 @@ def expected_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def _current_umask() -> int:
+    # the only way to read the umask is to set it; only model export calls this, never the
+    # serving threads, so the instant it is 0 cannot affect another file
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: Path, data: bytes | None = None, *, writer=None) -> None:
+    """Replace `path` with `data` (or whatever `writer(file)` writes) so that readers only ever
+    see the old file or the whole new one.
+
+    The temporary file gets ordinary permissions (0666 minus the umask): tempfile creates it 0600,
+    which would leave shipped weights unreadable to other users.
+    """
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=".tmp-") as tmp:
-        tmp.write(data)
+        if writer is None:
+            tmp.write(data)
+        else:
+            writer(tmp)
         tmp.flush()
         os.fsync(tmp.fileno())
+    os.chmod(tmp.name, 0o666 & ~_current_umask())
     os.replace(tmp.name, path)
 
 
@@ -63,9 +81,8 @@ def save_model_folder(folder: Path, spec: ModelSpec, vocab: Vocab, arrays: dict,
     shapes = expected_shapes(spec)
     if set(arrays) != set(shapes):
         raise WeightsError(f"pesos inesperados: {sorted(set(arrays) ^ set(shapes))}")
-    with tempfile.NamedTemporaryFile(dir=folder, delete=False, prefix=".tmp-", suffix=".npz") as tmp:
-        np.savez_compressed(tmp, **{k: np.asarray(v, dtype=np.float16) for k, v in arrays.items()})
-    os.replace(tmp.name, folder / "weights.npz")
+    float16 = {k: np.asarray(v, dtype=np.float16) for k, v in arrays.items()}
+    atomic_write(folder / "weights.npz", writer=lambda f: np.savez_compressed(f, **float16))
     atomic_write(folder / "spec.json", spec.to_json().encode())
     atomic_write(folder / "vocab.json", json.dumps({"chars": vocab.chars}, ensure_ascii=False).encode())
     atomic_write(folder / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False).encode())
