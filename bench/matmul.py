@@ -18,7 +18,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.kernel import ROW_BY_ROW_BELOW, NumpyKernel, matmul_row_by_row  # noqa: E402
+from engine.kernel import NumpyKernel, matmul_row_by_row, multiplies_row_by_row  # noqa: E402
 from engine.weights import load_model_folder  # noqa: E402
 
 BATCHES = (1, 2, 3, 4, 6, 8, 12, 16, 64)
@@ -49,7 +49,7 @@ def main() -> None:
         np.testing.assert_allclose(matmul_row_by_row(x, w), x @ w, rtol=1e-4, atol=1e-4)
         whole = per_call_ms(lambda a, b: a @ b, x, w, args.repeats)
         split = per_call_ms(matmul_row_by_row, x, w, args.repeats)
-        path = "fila a fila" if 1 < rows < ROW_BY_ROW_BELOW else "x @ w"
+        path = "fila a fila" if multiplies_row_by_row(rows) else "x @ w"
         print(f"| {rows} | {whole:.3f} | {split:.3f} | {split / whole:.2f} | {path} |")
 
 

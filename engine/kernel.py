@@ -42,9 +42,13 @@ def matmul_row_by_row(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return out
 
 
+def multiplies_row_by_row(rows: int) -> bool:
+    return 1 < rows < ROW_BY_ROW_BELOW
+
+
 def matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """x @ w for a batch of rows, choosing the faster BLAS path for the batch size."""
-    if 1 < len(x) < ROW_BY_ROW_BELOW:
+    if multiplies_row_by_row(len(x)):
         return matmul_row_by_row(x, w)
     return x @ w
 

@@ -135,7 +135,7 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def export(cfg: TrainConfig, spec: ModelSpec, vocab: Vocab, arrays: dict, state: TrainState,
-           corpus_sha: str, log) -> bool:
+           log) -> bool:
     """Write the best weights to the output folder unless it already holds a better model."""
     out = cfg.output
     if (out / "metrics.json").exists() and not cfg.force_export:
@@ -154,7 +154,7 @@ def export(cfg: TrainConfig, spec: ModelSpec, vocab: Vocab, arrays: dict, state:
         "best_epoch": state.best_epoch,
         "epochs_trained": state.epoch,
         "training_seconds": round(state.seconds, 1),
-        "corpus_sha256": corpus_sha,
+        "corpus_sha256": CORPUS_SHA256,  # load_corpus refused any other file
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "settings": {k: v for k, v in asdict(cfg).items()
                      if k not in ("out_dir", "checkpoint_dir", "force_export", "fresh")},
@@ -170,8 +170,7 @@ def train(cfg: TrainConfig, log=functools.partial(print, flush=True)) -> TrainSt
     import keras
 
     keras.utils.set_random_seed(cfg.seed)
-    full = load_corpus()  # verified against CORPUS_SHA256 on load
-    corpus_sha = CORPUS_SHA256
+    full = load_corpus()
     text = truncate_at_chapter(full, cfg.max_chars)
     vocab = Vocab.from_text(full)  # the vocabulary is always the whole corpus's
     split = train_validation_split(text)
@@ -243,7 +242,7 @@ def train(cfg: TrainConfig, log=functools.partial(print, flush=True)) -> TrainSt
         if val < state.best_val:
             state.best_val, state.best_epoch = val, epoch
             np.savez(best_path, **arrays)
-            export(cfg, spec, vocab, arrays, state, corpus_sha, log)
+            export(cfg, spec, vocab, arrays, state, log)
         if not improved:
             state.bad_epochs += 1
             state.learning_rate *= cfg.lr_decay

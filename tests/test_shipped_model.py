@@ -1,7 +1,6 @@
 """The shipped recurrent models pass the notebook's own sanity checks and meet their targets."""
 import itertools
 
-import numpy as np
 import pytest
 
 from engine.baselines import kneser_ney_bits_per_char
@@ -16,7 +15,7 @@ TARGETS = {"gru": 1.45, "lstm": 1.50, "srnn": 1.85}
 
 
 @pytest.fixture(scope="module", params=sorted(TARGETS))
-def model(request):
+def kernel(request):
     return NumpyKernel(load_model_folder(REPO_WEIGHTS / request.param))
 
 
@@ -24,24 +23,24 @@ def log_likelihood(kernel, texts):
     return [float(lp.sum()) for lp in kernel.score([kernel.vocab.encode(t)[0] for t in texts])]
 
 
-def test_spaces_make_a_sentence_more_likely(model):
-    spaced, joined = log_likelihood(model, ["la reina de inglaterra viaja en globo",
-                                          "lareinadeinglaterraviajaenglobo"])
+def test_spaces_make_a_sentence_more_likely(kernel):
+    spaced, joined = log_likelihood(kernel, ["la reina de inglaterra viaja en globo",
+                                             "lareinadeinglaterraviajaenglobo"])
     assert spaced > joined
 
 
-def test_the_spanish_permutations_of_dios_rank_first(model):
+def test_the_spanish_permutations_of_dios_rank_first(kernel):
     perms = sorted({"".join(p) for p in itertools.permutations("dios")})
-    scores = dict(zip(perms, log_likelihood(model, perms)))
+    scores = dict(zip(perms, log_likelihood(kernel, perms)))
     ranked = sorted(perms, key=lambda p: -scores[p])
     assert set(ranked[:2]) == {"dios", "sido"}, ranked[:5]
 
 
-def test_shipped_metrics_match_the_folder(model):
-    metrics = model.model.metrics
+def test_shipped_metrics_match_the_folder(kernel):
+    metrics = kernel.model.metrics
     assert metrics["corpus_sha256"].startswith("76ea9fd1")
-    assert metrics["val_bits_per_char"] <= TARGETS[model.model.name]
-    assert metrics["settings"]["cell"] == model.spec.cell == model.model.name
+    assert metrics["val_bits_per_char"] <= TARGETS[kernel.model.name]
+    assert metrics["settings"]["cell"] == kernel.spec.cell == kernel.model.name
 
 
 def test_trigrama_is_within_a_tenth_of_a_bit_of_kneser_ney_with_the_same_context():
