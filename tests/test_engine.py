@@ -9,6 +9,7 @@ from engine.kernel import NumpyKernel
 from engine.model import build_model, set_weight_arrays
 from engine.scheduler import Job, Scheduler
 from engine.weights import load_model_folder
+from tests.helpers.pacing import HoldAt
 
 
 async def test_seeded_generation_is_reproducible_alone_or_in_a_batch_of_50(engine):
@@ -54,10 +55,12 @@ async def test_state_carries_over_and_survives_a_restart(weights_root, tmp_path)
 
 async def test_streaming_delivers_before_the_request_ends(engine):
     await engine.update("s", length=400)
+    hold = engine.model("gru").scheduler.fault_hook = HoldAt()
     stream = engine.generate_stream("s", "Dios")
     first = await stream.__anext__()
     session = await engine.store.get("s")
     assert first and session.busy and not session.ticket.done
+    hold.release()
     await stream.aclose()
     assert not session.busy
 
@@ -68,9 +71,11 @@ async def test_cancellation_frees_the_slot_and_keeps_the_state(engine):
     async def run():
         return await engine.generate("c", "Dios")
 
+    hold = engine.model("gru").scheduler.fault_hook = HoldAt()
     task = asyncio.create_task(run())
-    await asyncio.sleep(0.05)
+    await asyncio.to_thread(hold.reached.wait, 30)  # the generation is under way
     assert engine.stop("c")
+    hold.release()
     text = await task
     assert 0 < len(text) < 2000
     session = await engine.store.get("c")

@@ -13,6 +13,7 @@ from prompt_toolkit.output import DummyOutput
 
 from bot.commands import Commands
 from bot.repl import CommandCompleter, Repl
+from tests.helpers.pacing import HoldAt, Pace
 
 
 class RecordingOut(io.StringIO):
@@ -61,6 +62,7 @@ async def test_scripted_session_of_every_command(engine, tmp_path):
 
 
 async def test_generated_text_streams_in_pieces(engine, tmp_path):
+    engine.model("gru").scheduler.fault_hook = Pace()
     out = await run_session(engine, tmp_path, "!longitud 1500\rDios dijo:\r\x04")
     generated = [w for w in out.writes if w and "Dios" not in w and "longitud" not in w]
     assert len(generated) > 5  # many separate writes as it is sampled, not one block at the end
@@ -68,15 +70,19 @@ async def test_generated_text_streams_in_pieces(engine, tmp_path):
 
 
 async def test_ctrl_c_stops_the_generation_not_the_repl(engine, tmp_path):
+    hold = engine.model("gru").scheduler.fault_hook = HoldAt()
+
     async def press_ctrl_c(inp):
-        for _ in range(500):
-            session = engine.store._cache.get("repl")
-            if session is not None and session.busy:
+        await asyncio.to_thread(hold.reached.wait, 30)  # the generation is under way
+        ticket = engine.store.cached_session("repl").ticket
+        inp.send_text("\x03")
+        for _ in range(500):  # the REPL has read the key and asked the engine to stop
+            if ticket.cancel_requested:
                 break
             await asyncio.sleep(0.01)
-        inp.send_text("\x03")
+        hold.release()
         for _ in range(500):
-            if not engine.store._cache["repl"].busy:
+            if not engine.store.cached_session("repl").busy:
                 break
             await asyncio.sleep(0.01)
         inp.send_text("!estado\r\x04")

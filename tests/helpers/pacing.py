@@ -1,0 +1,47 @@
+"""Worker hooks that make "while a generation runs" deterministic in tests.
+
+The tiny test models generate tens of thousands of characters a second, so a test that acts
+during a generation cannot rely on timing: on an idle machine the generation may be over before
+the test acts. These hooks go in `Scheduler.fault_hook`, which the worker calls once per step.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from engine.scheduler import POST_INTERVAL
+
+
+class HoldAt:
+    """Hold the worker before step `at` until `release()`; `reached` is set once it waits there.
+
+    The step before sleeps past POST_INTERVAL, so everything generated so far has been handed to
+    the event loop before the worker stops.
+    """
+
+    def __init__(self, at: int = 20, timeout: float = 30.0):
+        self.at, self.timeout, self.steps = at, timeout, 0
+        self.reached, self._released = threading.Event(), threading.Event()
+
+    def __call__(self) -> None:
+        self.steps += 1
+        if self.steps == self.at - 1:
+            time.sleep(2 * POST_INTERVAL)
+        elif self.steps == self.at:
+            self.reached.set()
+            self._released.wait(self.timeout)
+
+    def release(self) -> None:
+        self._released.set()
+
+
+class Pace:
+    """Sleep past POST_INTERVAL every `every` steps, so streamed text arrives in many pieces."""
+
+    def __init__(self, every: int = 50):
+        self.every, self.steps = every, 0
+
+    def __call__(self) -> None:
+        self.steps += 1
+        if self.steps % self.every == 0:
+            time.sleep(2 * POST_INTERVAL)
