@@ -21,12 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from engine.engine import Engine, Limits  # noqa: E402
-from engine.weights import load_model_folder  # noqa: E402
+from bench import seed_method
+from engine import Engine, Limits
+from engine.weights import REPO_WEIGHTS, load_model_folder
 
 CHANNELS = (1, 2, 4, 8, 64, 256)  # 2-4: a small server; below 8 the kernel multiplies row by row
 
@@ -86,15 +83,13 @@ async def engine_rows(weights: Path, quick: bool, backend: str) -> dict:
 
 
 def long_text(n: int) -> str:
-    from engine.corpus import load_corpus, train_validation_split
+    from training.corpus import load_corpus, train_validation_split
 
     return train_validation_split(load_corpus()).validation[0].text[:n]
 
 
 def seed_rows(weights: Path, quick: bool) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import seed_method
-
     folder = load_model_folder(weights)
     gen_model = seed_method.keras_model(folder, batch_size=1)
     seed_method.generate_text(gen_model, folder.vocab, "Dios dijo:", 5, 0.8)  # warm up
@@ -122,14 +117,14 @@ def startup_seconds(weights: Path) -> float:
                VERBO_MODEL=weights.name, VERBO_DB=tempfile.mktemp(suffix=".sqlite3"),
                VERBO_HISTORY=tempfile.mktemp())
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "bot", "ask", "!estado"], env=env, check=True,
-                   capture_output=True, cwd=ROOT)
+    subprocess.run([sys.executable, "-m", "verbo", "ask", "!estado"], env=env, check=True,
+                   capture_output=True)
     return time.perf_counter() - started
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--weights", default=str(ROOT / "weights" / "gru"))
+    parser.add_argument("--weights", default=str(REPO_WEIGHTS / "gru"))
     parser.add_argument("--quick", action="store_true", help="shorter runs of the slow seed method")
     parser.add_argument("--backend", default="numpy", choices=("numpy", "tensorflow"))
     args = parser.parse_args(argv)

@@ -23,11 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bot.commands import Commands, Context  # noqa: E402
-from engine.engine import Engine, Limits  # noqa: E402
+from bot.commands import Commands, Context
+from engine import Engine, Limits
+from engine.weights import REPO_WEIGHTS
 
 WORDS = "y dijo dios a moisés en el principio creó los cielos la tierra luz agua".split()
 
@@ -141,13 +139,14 @@ async def discord_load(engine: Engine, channels: int, seconds: float) -> LoadRep
     import discord
     import discord.ext.test as dpytest
 
-    from bot.discord_bot import DiscordOptions, add_cog, create_bot
+    from bot.discord_bot import create_bot
+    from bot.discord_options import DiscordOptions
 
     options = DiscordOptions(edit_interval=1.0, user_rate=10**6, channel_max_queued=2)
     bot = create_bot(Commands(engine), options, intents=discord.Intents.all())
     dpytest.configure(bot, text_channels=channels, voice_channels=0, members=1)
     await bot._async_setup_hook()
-    await add_cog(bot)
+    await bot.setup_hook()
     by_name = {f"load{i}": ch for i, ch in enumerate(dpytest.get_config().channels)}
     member = dpytest.get_config().members[0]
     finished: dict[int, asyncio.Future] = {}
@@ -185,7 +184,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--channels", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--weights", default=str(ROOT / "weights"))
+    parser.add_argument("--weights", default=str(REPO_WEIGHTS))
     parser.add_argument("--cache", type=int, default=100, help="sessions kept in memory")
     parser.add_argument("--discord", action="store_true")
     parser.add_argument("--max-batch", type=int, default=256)

@@ -4,22 +4,19 @@
 
 Prints, for 1 to 64 rows of hidden state times the shipped model's recurrent weights, the time of
 `x @ w` (what the engine did before) and of the row-by-row products, and which path
-`engine.kernel.matmul` takes. The crossover sets `engine.kernel.ROW_BY_ROW_BELOW`.
+`engine.linalg.matmul` takes. The crossover sets `engine.linalg.ROW_BY_ROW_BELOW`.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from engine.kernel import NumpyKernel, matmul_row_by_row, multiplies_row_by_row  # noqa: E402
-from engine.weights import load_model_folder  # noqa: E402
+from engine.kernel import NumpyKernel
+from engine.linalg import matmul_row_by_row, multiplies_row_by_row
+from engine.weights import REPO_WEIGHTS, load_model_folder
 
 BATCHES = (1, 2, 3, 4, 6, 8, 12, 16, 64)
 
@@ -35,7 +32,7 @@ def per_call_ms(product, x, w, repeats: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--weights", default=str(ROOT / "weights" / "gru"))
+    parser.add_argument("--weights", default=str(REPO_WEIGHTS / "gru"))
     parser.add_argument("--repeats", type=int, default=200)
     args = parser.parse_args()
     kernel = NumpyKernel(load_model_folder(Path(args.weights)))

@@ -11,17 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import engine.kernel as kernel  # noqa: E402
-from engine.engine import Engine, Limits  # noqa: E402
-from engine_bench import concurrent_generation  # noqa: E402
+import engine.linalg as linalg
+from bench.engine_bench import concurrent_generation
+from engine import Engine, Limits
+from engine.weights import REPO_WEIGHTS
 
 
 async def measure(weights: Path, rounds: int, channel_counts: list[int]) -> dict:
@@ -34,8 +30,8 @@ async def measure(weights: Path, rounds: int, channel_counts: list[int]) -> dict
                           limits=Limits(max_batch=256, max_waiting=2048)) as engine:
             await engine.generate("warm", "Dios")
             for round_ in range(rounds):
-                for threshold in (0, kernel.ROW_BY_ROW_BELOW):
-                    kernel.ROW_BY_ROW_BELOW = threshold
+                for threshold in (0, linalg.ROW_BY_ROW_BELOW):
+                    linalg.ROW_BY_ROW_BELOW = threshold
                     for channels in channel_counts:
                         rate, _, p99 = await concurrent_generation(engine, channels, 300,
                                                                    seed=round_ * 1000)
@@ -45,7 +41,7 @@ async def measure(weights: Path, rounds: int, channel_counts: list[int]) -> dict
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--weights", default=str(ROOT / "weights" / "gru"))
+    parser.add_argument("--weights", default=str(REPO_WEIGHTS / "gru"))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--channels", type=int, nargs="+", default=[2, 64])
     args = parser.parse_args()

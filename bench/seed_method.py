@@ -11,7 +11,7 @@ import numpy as np
 
 
 def keras_model(folder, batch_size: int):
-    from engine.model import build_model, set_weight_arrays
+    from training.keras_model import build_model, set_weight_arrays
 
     model = build_model(folder.spec, batch_size=batch_size,
                         stateful=folder.spec.recurrent)

@@ -1,9 +1,10 @@
 """The command layer shared by the REPL and the Discord bot.
 
-`Commands.handle(ctx, line)` parses "!cmd args", validates, calls the engine and returns a `Reply`
+`Commands.handle(ctx, line)` parses "!cmd args" and `Commands.run(ctx, name, args)` runs a command
+that a front-end has already parsed (Discord); both validate, call the engine and return a `Reply`
 value (text, an optional stream of generated text, an optional heat map or bar chart). It never
 prints and never raises for bad input: every failure becomes a Reply with `error=True` and a
-Spanish message, and a refused command changes no state.
+Spanish message, worded here with the configured prefix, and a refused command changes no state.
 """
 from __future__ import annotations
 
@@ -11,13 +12,18 @@ import difflib
 import itertools
 import logging
 import math
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Awaitable, Callable
 
-from engine.engine import Engine
-from engine.errors import EngineError
-from engine.vocab import strip_accents
-from engine.weights import WeightsError
+from engine import (
+    Engine,
+    EngineError,
+    InputError,
+    parse_length,
+    parse_seed,
+    parse_temperature,
+    strip_accents,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +63,6 @@ class Command:
     aliases: tuple[str, ...] = field(default_factory=tuple)
 
 
-def parse_number(text: str) -> float:
-    """A number as people type it in Spanish too: '0,5' is 0.5."""
-    return float(text.strip().replace(",", "."))
-
-
 def describe_score(score) -> str:
     text = (f"log-verosimilitud {score.nats:.2f} nats · {score.bits_per_char:.3f} bits/carácter · "
             f"perplejidad {score.perplexity:.2f} ({len(score.text)} caracteres)")
@@ -97,22 +98,36 @@ class Commands:
         if not name:
             return Reply(f"escribe un comando tras «{self.prefix}»; prueba {self.prefix}ayuda",
                          error=True)
+        return await self.run(ctx, name, args)
+
+    async def run(self, ctx: Context, name: str, args: str) -> Reply:
+        """Run the command `name` (or an alias) with its argument text as typed."""
         command = self.find(name)
         if command is None:
-            close = difflib.get_close_matches(strip_accents(name.lower()), list(self.table), n=1)
-            hint = f"¿quisiste decir {self.prefix}{self.table[close[0]].name}?" if close else \
-                f"usa {self.prefix}ayuda para ver los comandos"
-            return Reply(f"comando desconocido «{self.prefix}{name[:40]}»; {hint}", error=True)
+            return self.unknown(name)
         if command.configures and args.strip() and not ctx.may_configure:
             return Reply("no tienes permiso para cambiar los ajustes de este canal", error=True)
         try:
             return await command.handler(self, ctx, args.lstrip() if command.takes_text
                                          else args.strip())
-        except (EngineError, ValueError) as error:
-            return Reply(str(error), error=True)
-        except WeightsError as error:
+        except EngineError as error:
+            return Reply(self.word(error), error=True)
+
+    def unknown(self, name: str) -> Reply:
+        close = difflib.get_close_matches(strip_accents(name.lower()), list(self.table), n=1)
+        hint = f"¿quisiste decir {self.prefix}{self.table[close[0]].name}?" if close else \
+            f"usa {self.prefix}ayuda para ver los comandos"
+        return Reply(f"comando desconocido «{self.prefix}{name[:40]}»; {hint}", error=True)
+
+    def word(self, error: EngineError) -> str:
+        """The engine's message, with what to do next in this front-end's own commands."""
+        p = self.prefix
+        hints = {"channel_busy": f" (usa {p}para para detenerla)",
+                 "state_mismatch": f"; usa {p}reinicia"}
+        if error.kind == "model_broken":
             log.error("model folder broken: %s", error)
-            return Reply(f"el modelo no se puede cargar: {error}", error=True)
+            return f"el modelo no se puede cargar: {error}"
+        return f"{error}{hints.get(error.kind, '')}"
 
     # -- generation ---------------------------------------------------------------------------
     async def continua(self, ctx: Context, args: str) -> Reply:
@@ -143,10 +158,9 @@ class Commands:
             t = (await self.engine.settings(ctx.channel)).temperature
             return Reply(f"temperatura: {t:g} (0 = siempre el carácter más probable)")
         try:
-            value = parse_number(args)
-        except ValueError:
-            return Reply(f"«{args[:40]}» no es un número; ejemplo: {self.prefix}temperatura 0.5",
-                         error=True)
+            value = parse_temperature(args)
+        except InputError as error:
+            return Reply(f"{error}; ejemplo: {self.prefix}temperatura 0.5", error=True)
         settings = await self.engine.update(ctx.channel, temperature=value)
         return Reply(f"temperatura: {settings.temperature:g}")
 
@@ -154,7 +168,8 @@ class Commands:
         if not args:
             n = (await self.engine.settings(ctx.channel)).length
             return Reply(f"longitud: {n} caracteres por generación")
-        settings = await self.engine.update(ctx.channel, length=args)
+        settings = await self.engine.update(ctx.channel,
+                                            length=parse_length(args, self.engine.limits))
         return Reply(f"longitud: {settings.length} caracteres por generación")
 
     async def semilla(self, ctx: Context, args: str) -> Reply:
@@ -162,8 +177,7 @@ class Commands:
             seed = (await self.engine.settings(ctx.channel)).seed
             return Reply("semilla: ninguna (cada generación es distinta)" if seed is None
                          else f"semilla: {seed} (generaciones reproducibles)")
-        value = None if strip_accents(args.lower()) in ("no", "ninguna", "off") else args
-        settings = await self.engine.update(ctx.channel, seed=value)
+        settings = await self.engine.update(ctx.channel, seed=parse_seed(args))
         return Reply("semilla desactivada" if settings.seed is None
                      else f"semilla: {settings.seed}")
 
@@ -181,13 +195,13 @@ class Commands:
 
     async def estado(self, ctx: Context, args: str) -> Reply:
         status = await self.engine.status(ctx.channel)
-        s = status["settings"]
+        s = status.settings
         seed = "ninguna" if s.seed is None else s.seed
         return Reply(
             f"modelo {s.model} · temperatura {s.temperature:g} · longitud {s.length} · "
-            f"semilla {seed}\nestado: {status['state']}"
-            + (" · generando ahora" if status["busy"] else "")
-            + f"\nmodelos disponibles: {', '.join(status['models'])}")
+            f"semilla {seed}\nestado: {'continuando' if status.continuing else 'inicial'}"
+            + (" · generando ahora" if status.busy else "")
+            + f"\nmodelos disponibles: {', '.join(status.models)}")
 
     # -- judging text -------------------------------------------------------------------------
     async def model_for(self, ctx: Context) -> str:

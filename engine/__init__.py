@@ -1,4 +1,31 @@
-"""verbo's engine: models, fast inference, sessions and the inference queue.
+"""verbo's serving core: models, fast inference, the inference queue and per-channel sessions.
 
-Knows nothing of Discord or terminals; the front-ends in `bot/` call `engine.engine.Engine`.
+Knows nothing of Discord, terminals or training, and imports TensorFlow only when its backend is
+chosen. Front-ends use what this package exports: the `Engine` facade, its errors, and the
+settings' types and parsers.
 """
+from engine.errors import (
+                           BusyError,
+                           ChannelBusyError,
+                           ClosedError,
+                           EngineError,
+                           InputError,
+                           StateMismatchError,
+                           WeightsError,
+                           WorkerError,
+)
+from engine.facade import ChannelStatus, Engine, Score
+from engine.settings import (
+                           Limits,
+                           Settings,
+                           parse_length,
+                           parse_number,
+                           parse_seed,
+                           parse_temperature,
+)
+from engine.vocab import strip_accents
+
+__all__ = ["BusyError", "ChannelBusyError", "ChannelStatus", "ClosedError", "Engine",
+           "EngineError", "InputError", "Limits", "Score", "Settings", "StateMismatchError",
+           "WeightsError", "WorkerError", "parse_length", "parse_number", "parse_seed",
+           "parse_temperature", "strip_accents"]

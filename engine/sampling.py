@@ -2,55 +2,11 @@
 
 Vectorised over the batch; the only per-row Python work is drawing one uniform number from each
 row's own generator, which is what makes a seeded request reproducible whatever else shares its
-batch.
+batch. The settings' ranges are checked in `engine.settings`, before a request gets here.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
-
-from engine.errors import InputError
-
-MAX_TEMPERATURE = 5.0
-
-
-class SamplingError(InputError):
-    """A sampling setting out of range; the message is for the user (Spanish)."""
-
-
-def validate_temperature(value) -> float:
-    try:
-        t = float(value)
-    except (TypeError, ValueError):
-        raise SamplingError(f"la temperatura debe ser un número, no {value!r}") from None
-    if math.isnan(t) or math.isinf(t):
-        raise SamplingError("la temperatura debe ser un número finito")
-    if t < 0:
-        raise SamplingError("la temperatura no puede ser negativa (0 = siempre el más probable)")
-    if t > MAX_TEMPERATURE:
-        raise SamplingError(f"la temperatura máxima es {MAX_TEMPERATURE:g}")
-    return t
-
-
-def validate_top_k(value) -> int:
-    try:
-        k = int(value)
-    except (TypeError, ValueError):
-        raise SamplingError(f"top-k debe ser un entero, no {value!r}") from None
-    if k < 0:
-        raise SamplingError("top-k debe ser 0 (desactivado) o positivo")
-    return k
-
-
-def validate_top_p(value) -> float:
-    try:
-        p = float(value)
-    except (TypeError, ValueError):
-        raise SamplingError(f"top-p debe ser un número, no {value!r}") from None
-    if not 0.0 < p <= 1.0:  # also refuses NaN
-        raise SamplingError("top-p debe estar en (0, 1]")
-    return p
 
 
 def weights(logits: np.ndarray, temperatures: np.ndarray, any_greedy: bool) -> np.ndarray:

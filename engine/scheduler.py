@@ -1,11 +1,10 @@
 """The inference queue: one worker thread owns a model and steps every active request at once.
 
 Iteration-level batching (as in continuous batching for LLM serving): between two single-character
-steps, finished or cancelled requests leave the batch and waiting ones join it. Each step every
-active row consumes one character — the next character of its input (prompt or text to score) or,
-once the input is consumed, the character it just sampled — so prefill, scoring and generation of
-all channels share each matrix product. Results stream back to asyncio as they are produced, with
-one thread-safe callback per step for the whole batch; the event loop never runs model code.
+steps, finished or cancelled requests leave the batch and waiting ones join it, so a long
+generation never holds back a short one. The worker hands the event loop `Event`s (new ids, an
+end) in coalesced batches, at most every POST_INTERVAL, with one thread-safe callback for the
+whole batch; the event loop never runs model code. The arithmetic of a step is `engine.batch`'s.
 """
 from __future__ import annotations
 
@@ -14,30 +13,15 @@ import collections
 import itertools
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from engine.errors import BusyError, ClosedError, EngineError
-from engine.kernel import log_softmax
-from engine.sampling import sample
+from engine.batch import Batch, Job, Row
+from engine.errors import BusyError, ClosedError, StateMismatchError, WorkerError
 
-
-
-
-@dataclass
-class Job:
-    """One request: consume `inputs` from `state`, then sample `generate` characters."""
-
-    inputs: np.ndarray
-    state: np.ndarray
-    generate: int = 0
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    seed: int | None = None
-    record: bool = False  # keep the log-probability of every input character
-    final_logits: bool = False  # return the next-character logits after the last step
+POST_INTERVAL = 0.005  # seconds between hand-overs of streamed characters to the event loop
+_END = object()
 
 
 @dataclass
@@ -47,13 +31,8 @@ class JobResult:
     logprobs: np.ndarray | None
     cancelled: bool = False
     logits: np.ndarray | None = None
-    first_output_seconds: float | None = None
     queued_seconds: float = 0.0
     seconds: float = 0.0
-
-
-_END = object()
-POST_INTERVAL = 0.005  # seconds between hand-overs of streamed characters to the event loop
 
 
 class Ticket:
@@ -90,128 +69,27 @@ class Ticket:
         return await asyncio.shield(self._result)
 
     # called on the event loop thread
-    def _deliver(self, ids: list[int] | None, result: JobResult | None,
-                 error: Exception | None) -> None:
-        if ids:
-            self._chunks.put_nowait(ids)
-        if error is not None and not self._result.done():
+    def _add_ids(self, ids: list[int]) -> None:
+        self._chunks.put_nowait(ids)
+
+    def _end(self, result: JobResult | None, error: Exception | None) -> None:
+        if self._result.done():
+            return
+        if error is not None:
             self._result.set_exception(error)
-            self._chunks.put_nowait(_END)
-        elif result is not None and not self._result.done():
+        else:
             self._result.set_result(result)
-            self._chunks.put_nowait(_END)
+        self._chunks.put_nowait(_END)
 
 
-@dataclass
-class _Row:
+@dataclass(slots=True)
+class Event:
+    """What the worker tells the event loop about one ticket: new ids, or its end."""
+
     ticket: Ticket
-    rng: np.random.Generator
-    started: float
-    position: int = 0  # input characters consumed (kept up to date by _Batch.sync)
-    generated: list = field(default_factory=list)
-    logprobs: np.ndarray | None = None
-
-
-class _Batch:
-    """The active rows, with their per-row settings and counters as arrays.
-
-    Arrays are rebuilt only when rows join or leave, so a step costs a handful of vector
-    operations whatever the batch size: the Python work per step does not grow with the number
-    of settings a request carries.
-    """
-
-    def __init__(self, kernel):
-        self.kernel = kernel
-        self.rows: list[_Row] = []
-        self.states = kernel.zero_states(0)
-        self._rebuild()
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def _rebuild(self) -> None:
-        rows, jobs = self.rows, [r.ticket.job for r in self.rows]
-        self.positions = np.array([r.position for r in rows], np.int64)
-        self.lengths = np.array([len(j.inputs) for j in jobs], np.int64)
-        self.targets = np.array([j.generate for j in jobs], np.int64)
-        self.counts = np.array([len(r.generated) for r in rows], np.int64)
-        self.record = np.array([j.record for j in jobs], bool)
-        self.temperatures = np.array([j.temperature for j in jobs], np.float64)
-        self.top_k = np.array([j.top_k for j in jobs], np.int64)
-        self.top_p = np.array([j.top_p for j in jobs], np.float64)
-        self.offsets = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)[
-            : len(rows)]
-        self.inputs = np.concatenate([np.zeros(0, np.int64)] +
-                                     [np.asarray(j.inputs, np.int64) for j in jobs])
-        self.logprobs = np.zeros(len(self.inputs), np.float32)
-        self.pending_inputs = int((self.lengths - self.positions).sum())
-        self.generators = [r.rng for r in rows]
-        self.everyone = np.arange(len(rows))
-        self.any_greedy = bool((self.temperatures <= 0).any())
-        self.any_truncation = bool((self.top_k > 0).any() or (self.top_p < 1.0).any())
-        for row, offset in zip(rows, self.offsets):
-            if row.logprobs is not None:
-                self.logprobs[offset:offset + len(row.logprobs)] = row.logprobs
-
-    def sync(self) -> None:
-        """Copy the arrays' progress back into the row objects."""
-        for i, row in enumerate(self.rows):
-            row.position = int(self.positions[i])
-            if row.logprobs is not None:
-                row.logprobs = self.logprobs[self.offsets[i]:self.offsets[i] + self.lengths[i]].copy()
-
-    def add(self, rows: list[_Row], states: np.ndarray) -> None:
-        self.sync()
-        self.rows += rows
-        self.states = np.concatenate([self.states, states]) if len(self.states) else states
-        self._rebuild()
-
-    def keep(self, indices: list[int]) -> None:
-        self.sync()
-        self.rows = [self.rows[i] for i in indices]
-        self.states = self.states[indices]
-        self._rebuild()
-
-    def finished(self) -> np.ndarray:
-        return (self.positions >= self.lengths) & (self.counts >= self.targets)
-
-    def step(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every row consumes one character; returns (ids, indices of rows that sampled)."""
-        if self.pending_inputs == 0:  # the steady state: every row samples
-            ids = sample(self.kernel.readout(self.states), self.temperatures, self.top_k,
-                         self.top_p, self.generators, self.any_greedy, self.any_truncation)
-            self.states = self.kernel.transition(ids, self.states)
-            self.counts += 1
-            return ids, self.everyone
-        in_input = self.positions < self.lengths
-        self.pending_inputs -= int(in_input.sum())
-        sampling = ~in_input
-        recording = in_input & self.record
-        need = sampling | recording
-        ids = np.zeros(len(self.rows), np.int64)
-        where = np.flatnonzero(in_input)
-        ids[where] = self.inputs[self.offsets[where] + self.positions[where]]
-        logits = None
-        if need.all():
-            logits = self.kernel.readout(self.states)
-        elif need.any():
-            logits = self.kernel.readout(self.states[need])
-        if recording.any():
-            rec = np.flatnonzero(recording)
-            logp = log_softmax(logits[recording[need]])
-            self.logprobs[self.offsets[rec] + self.positions[rec]] = \
-                logp[np.arange(len(rec)), ids[rec]]
-        sampled = np.flatnonzero(sampling)
-        if sampled.size:
-            rows = self.rows
-            ids[sampled] = sample(logits[sampling[need]], self.temperatures[sampled],
-                                  self.top_k[sampled], self.top_p[sampled],
-                                  [rows[i].rng for i in sampled], self.any_greedy,
-                                  self.any_truncation)
-        self.states = self.kernel.transition(ids, self.states)
-        self.positions += in_input
-        self.counts += sampling
-        return ids, sampled
+    ids: list[int] | None = None
+    result: JobResult | None = None
+    error: Exception | None = None
 
 
 class Scheduler:
@@ -221,7 +99,9 @@ class Scheduler:
         self.kernel = kernel
         self.max_batch = max_batch
         self.max_waiting = max_waiting
-        self.fault_hook = None  # tests inject worker faults here: called once per step
+        # tests hold or pace the worker, or inject faults, here: called with the batch before
+        # every step
+        self.step_hook = None
         self._waiting: collections.deque[Ticket] = collections.deque()
         self._condition = threading.Condition()
         self._running = False
@@ -230,7 +110,7 @@ class Scheduler:
         self._seeds = itertools.count(int(time.time_ns() % 2**31))
         self.steps = 0
         self.active_count = 0
-        self._outbox: list = []  # events not yet handed to the event loop
+        self._outbox: list[Event] = []  # events not yet handed to the event loop
         self._last_post = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -263,7 +143,7 @@ class Scheduler:
         return ticket
 
     # -- the worker ---------------------------------------------------------------------------
-    def _post(self, events: list, flush: bool = False) -> None:
+    def _post(self, events: list[Event], flush: bool = False) -> None:
         """Hand events to the event loop, at most every POST_INTERVAL unless asked to flush.
 
         Coalescing keeps the loop's share of the work small (one callback per few steps for the
@@ -275,35 +155,33 @@ class Scheduler:
             self._loop.call_soon_threadsafe(_dispatch, self._outbox)
             self._outbox, self._last_post = [], now
 
-    def _finish(self, row: _Row, state: np.ndarray, cancelled: bool = False) -> tuple:
-        now = time.perf_counter()
-        logits = self.kernel.readout(state[None])[0] if row.ticket.job.final_logits else None
-        return (row.ticket, None, JobResult(
-            state=state.copy(), generated=row.generated, logprobs=row.logprobs,
-            cancelled=cancelled, logits=logits, queued_seconds=row.started - row.ticket.submitted,
-            seconds=now - row.started), None)
+    def _finish(self, row: Row, state: np.ndarray, cancelled: bool) -> Event:
+        ticket = row.tag
+        logits = self.kernel.readout(state[None])[0] if row.job.final_logits else None
+        return Event(ticket, result=JobResult(
+            state=state, generated=row.generated, logprobs=row.logprobs, cancelled=cancelled,
+            logits=logits, queued_seconds=row.started - ticket.submitted,
+            seconds=time.perf_counter() - row.started))
 
-    def _admit(self, batch: _Batch) -> None:
+    def _admit(self, batch: Batch) -> None:
         new, refused = [], []
         while self._waiting and len(batch) + len(new) < self.max_batch:
             ticket = self._waiting.popleft()
             job = ticket.job
             if np.shape(job.state) != (self.kernel.state_size,):
-                refused.append((ticket, None, None, EngineError(
-                    "el estado guardado del canal no corresponde a este modelo; usa !reinicia")))
+                refused.append(Event(ticket, error=StateMismatchError(
+                    "el estado guardado del canal no corresponde a este modelo")))
                 continue
             seed = job.seed if job.seed is not None else next(self._seeds)
-            row = _Row(ticket=ticket, rng=np.random.default_rng(seed), started=time.perf_counter())
-            if job.record:
-                row.logprobs = np.zeros(len(job.inputs), np.float32)
-            new.append(row)
+            new.append(Row(job, tag=ticket, rng=np.random.default_rng(seed),
+                           started=time.perf_counter()))
         if refused:
             self._post(refused, flush=True)
         if new:
-            batch.add(new, np.stack([np.asarray(r.ticket.job.state, np.float32) for r in new]))
+            batch.add(new)
 
     def _work(self) -> None:
-        batch = _Batch(self.kernel)
+        batch = Batch(self.kernel)
         while True:
             with self._condition:
                 while self._running and not batch and not self._waiting:
@@ -314,53 +192,53 @@ class Scheduler:
             try:
                 self._step(batch)
             except Exception as error:  # a worker fault fails the requests in flight, not the worker
-                self._post([(r.ticket, None, None, EngineError(
-                    f"fallo interno del motor ({type(error).__name__}); inténtalo de nuevo"))
-                    for r in batch.rows], flush=True)
-                batch = _Batch(self.kernel)
+                failure = WorkerError(f"fallo interno del motor ({type(error).__name__}); "
+                                      "inténtalo de nuevo")
+                self._post([Event(r.tag, error=failure) for r in batch.rows], flush=True)
+                batch = Batch(self.kernel)
             self.active_count = len(batch)
         closed = ClosedError("el motor se está cerrando")
         with self._condition:
-            pending = [r.ticket for r in batch.rows] + list(self._waiting)
+            pending = [r.tag for r in batch.rows] + list(self._waiting)
             self._waiting.clear()
-        self._post([(t, None, None, closed) for t in pending], flush=True)
+        self._post([Event(t, error=closed) for t in pending], flush=True)
 
-    def _step(self, batch: _Batch) -> None:
+    def _step(self, batch: Batch) -> None:
         events = []
         # leave: finished and cancelled rows go, with their states as they are now
-        cancelled = {i for i, r in enumerate(batch.rows) if r.ticket.cancel_requested}
+        cancelled = {i for i, r in enumerate(batch.rows) if r.tag.cancel_requested}
         leaving = cancelled | set(np.flatnonzero(batch.finished()).tolist())
         if leaving:
-            batch.sync()
-            for i in sorted(leaving):
-                events.append(self._finish(batch.rows[i], batch.states[i], i in cancelled))
-            batch.keep([i for i in range(len(batch)) if i not in leaving])
+            cancelled_rows = {id(batch.rows[i]) for i in cancelled}
+            events += [self._finish(row, state, id(row) in cancelled_rows)
+                       for row, state in batch.leave(leaving)]
         if not batch:
             self._post(events, flush=True)
             return
-        if self.fault_hook is not None:
-            self.fault_hook()
+        if self.step_hook is not None:
+            self.step_hook(batch)
         ids, sampled = batch.step()
         self.steps += 1
         rows = batch.rows
         for i in sampled.tolist():
             char_id = int(ids[i])
             rows[i].generated.append(char_id)
-            events.append((rows[i].ticket, [char_id], None, None))
+            events.append(Event(rows[i].tag, ids=[char_id]))
         self._post(events, flush=bool(leaving))
 
 
-def _dispatch(events: list) -> None:
+def _dispatch(events: list[Event]) -> None:
     """Deliver a batch of events on the event loop: each ticket's new ids as one chunk, then
-    the results (a finished ticket has no later ids, so order is kept)."""
+    the endings (a finished ticket has no later ids, so order is kept)."""
     chunks: dict[Ticket, list[int]] = {}
     endings = []
-    for ticket, ids, result, error in events:
-        if ids:
-            chunks.setdefault(ticket, []).extend(ids)
-        if result is not None or error is not None:
-            endings.append((ticket, result, error))
+    for event in events:
+        if event.ids:
+            chunks.setdefault(event.ticket, []).extend(event.ids)
+        if event.result is not None or event.error is not None:
+            endings.append(event)
     for ticket, ids in chunks.items():
-        ticket._deliver(ids, None, None)
-    for ticket, result, error in endings:
-        ticket._deliver(None, result, error)
+        ticket._add_ids(ids)
+    for event in endings:
+        event.ticket._end(event.result, event.error)
+

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.settings import Settings
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS channels (
     channel TEXT PRIMARY KEY,
@@ -30,27 +32,20 @@ CREATE TABLE IF NOT EXISTS channels (
 """
 
 
-@dataclass(frozen=True)
-class Settings:
-    model: str = "gru"
-    temperature: float = 0.5
-    length: int = 300
-    seed: int | None = None
-    top_k: int = 0
-    top_p: float = 1.0
-
-
 @dataclass
 class Session:
     channel: str
     settings: Settings = field(default_factory=Settings)
     state: np.ndarray | None = None  # None: the model's start state
     state_model: str | None = None
-    busy: bool = False
-    ticket: object | None = None
+    ticket: object | None = None  # the running generation's ticket: the channel's one guard
     # one write at a time per channel, each built from the latest values: a state saved at the
     # end of a generation can never carry settings older than a change acknowledged meanwhile
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
+
+    @property
+    def busy(self) -> bool:
+        return self.ticket is not None
 
 
 class SessionStore:
@@ -79,7 +74,7 @@ class SessionStore:
         if row is None:
             return Session(channel=channel, settings=self.defaults)
         settings_json, blob, state_model = row
-        known = Settings.__dataclass_fields__
+        known = Settings.field_names()
         stored = {k: v for k, v in json.loads(settings_json).items() if k in known}
         settings = replace(self.defaults, **stored)
         state = np.frombuffer(blob, dtype=np.float32).copy() if blob is not None else None

@@ -14,15 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.model import ModelSpec
+from engine.cells import CELLS
+from engine.errors import WeightsError
+from engine.spec import ModelSpec
 from engine.vocab import Vocab
 
 REPO_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 FILES = ("spec.json", "vocab.json", "weights.npz")
-
-
-class WeightsError(Exception):
-    """A model folder is missing, broken or inconsistent."""
 
 
 @dataclass
@@ -37,15 +35,7 @@ class ModelFolder:
 def expected_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
     """The shape of every array a model of this spec must have (Keras layout)."""
     V, E, U = spec.vocab_size, spec.embedding_dim, spec.units
-    shapes = {"embedding.0": (V, E), "dense.0": (U, V), "dense.1": (V,)}
-    gates = {"gru": 3, "lstm": 4, "srnn": 1}
-    if spec.recurrent:
-        g = gates[spec.cell]
-        shapes |= {"rnn.0": (E, g * U), "rnn.1": (U, g * U),
-                   "rnn.2": (2, g * U) if spec.cell == "gru" else (g * U,)}
-    else:
-        shapes |= {"mlp.0": (spec.context * E, U), "mlp.1": (U,)}
-    return shapes
+    return {"embedding.0": (V, E), "dense.0": (U, V), "dense.1": (V,)} | CELLS[spec.cell].shapes(spec)
 
 
 def _current_umask() -> int:

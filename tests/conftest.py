@@ -7,17 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import pytest
 
-from engine.train import TrainConfig, train
-
-TINY = dict(units=32, embedding_dim=16, epochs=1, batch_size=32, seq_len=50, max_chars=120_000)
-
-
-def train_tiny(tmp_path_factory, cell: str, **overrides):
-    root = tmp_path_factory.mktemp(f"tiny_{cell}")
-    cfg = TrainConfig(cell=cell, out_dir=str(root / "weights"),
-                      checkpoint_dir=str(root / "ckpt"), **(TINY | overrides))
-    state = train(cfg, log=lambda *_: None)
-    return cfg, state
+from tests.helpers.models import train_tiny
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +28,7 @@ def weights_root(tiny_models, tmp_path_factory):
 
 @pytest.fixture
 async def engine(weights_root, tmp_path):
-    from engine.engine import Engine
+    from engine import Engine
 
     eng = Engine(tmp_path / "verbo.sqlite3", weights_root=weights_root)
     yield eng

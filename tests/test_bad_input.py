@@ -1,9 +1,10 @@
 """Property-based: whatever people type, the command layer answers or refuses, and a refusal
 changes nothing. Also the Discord renderings of hostile text."""
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.commands import Commands, Context
-from bot.discord_bot import MESSAGE_LIMIT, VerboCogBase, code_block, split_text
+from bot.discord_messages import MESSAGE_LIMIT, code_block, heatmap_block, split_text
 
 NAMES = ["continua", "temperatura", "probabilidad", "siguiente", "compara", "permuta", "modelo",
          "longitud", "semilla", "reinicia", "para", "estado", "ayuda", "x", ""]
@@ -50,7 +51,7 @@ def test_code_blocks_cannot_be_broken_out_of(text):
 
 @given(st.lists(st.tuples(st.characters(), st.floats(0, 30)), max_size=3000))
 def test_heat_map_block_always_fits_one_message(heat):
-    block = VerboCogBase.heatmap_block(heat)
+    block = heatmap_block(heat)
     assert len(block) <= MESSAGE_LIMIT and block.count("```") == 2
 
 

@@ -1,8 +1,13 @@
 """Corpus: checksum verification and the chapter-level split."""
 import pytest
 
-from engine.corpus import (CorpusError, load_corpus, split_chapters, train_validation_split,
-                           truncate_at_chapter)
+from training.corpus import (
+    CorpusError,
+    load_corpus,
+    split_chapters,
+    train_validation_split,
+    truncate_at_chapter,
+)
 
 
 def test_checksum_mismatch_is_a_clear_error(tmp_path):

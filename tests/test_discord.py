@@ -8,9 +8,11 @@ import discord.ext.test as dpytest
 import pytest
 from discord.ext import commands
 
-from bot.commands import Commands
-from bot.discord_bot import DiscordOptions, MESSAGE_LIMIT, add_cog, create_bot, split_text
-
+import bot.discord_cog as bot_cog
+from bot.commands import Commands, Context
+from bot.discord_bot import create_bot
+from bot.discord_messages import MESSAGE_LIMIT, split_text
+from bot.discord_options import DiscordOptions
 
 # dpytest keeps its fake members in the member cache, which needs the members intent
 TEST_INTENTS = discord.Intents.all()
@@ -22,7 +24,7 @@ async def bot(engine, monkeypatch):
     instance = create_bot(Commands(engine), options, intents=TEST_INTENTS)
     dpytest.configure(instance, text_channels=2, members=2)
     await instance._async_setup_hook()
-    await add_cog(instance)
+    await instance.setup_hook()
     events = {"edits": [], "typing": 0}
 
     async def on_edit(channel, message, fields):
@@ -143,7 +145,7 @@ async def test_user_cooldown_gives_a_clear_message(engine):
     instance = create_bot(Commands(engine), options, intents=TEST_INTENTS)
     dpytest.configure(instance)
     await instance._async_setup_hook()
-    await add_cog(instance)
+    await instance.setup_hook()
     await dpytest.message("!estado")
     await dpytest.message("!estado")
     with pytest.raises(commands.CommandOnCooldown):
@@ -160,7 +162,7 @@ async def test_settings_can_be_restricted_to_a_permission(engine):
     instance = create_bot(Commands(engine), options, intents=TEST_INTENTS)
     dpytest.configure(instance)
     await instance._async_setup_hook()
-    await add_cog(instance)
+    await instance.setup_hook()
     member = dpytest.get_config().members[0]
     await dpytest.set_permission_overrides(member, channel(0), manage_messages=False)
     await dpytest.message("!temperatura 1.5")
@@ -196,12 +198,32 @@ async def test_per_channel_cap_on_queued_work(engine):
     instance = create_bot(Commands(engine), options, intents=TEST_INTENTS)
     dpytest.configure(instance)
     await instance._async_setup_hook()
-    await add_cog(instance)
+    await instance.setup_hook()
     await dpytest.message("!longitud 2000")
     sent()
-    await asyncio.gather(dpytest.message("!continua Dios"), dpytest.message("!estado"))
+    outcomes = await asyncio.gather(dpytest.message("!continua Dios"), dpytest.message("!estado"),
+                                    return_exceptions=True)  # dpytest re-raises answered errors
+    assert any(isinstance(getattr(o, "original", o), commands.MaxConcurrencyReached)
+               for o in outcomes)
     contents = [m.content for m in sent()]
     assert any("demasiadas peticiones" in c for c in contents)
     await dpytest.empty_queue()
     instance.ws = None
     await instance.close()
+
+
+async def test_text_arguments_arrive_raw_so_a_trailing_space_counts(bot, engine, monkeypatch):
+    charted = []
+    real_chart = bot_cog.bar_chart_png
+
+    def chart(bars, title):  # what the chart of each reply shows
+        charted.append((title, bars))
+        return real_chart(bars, title)
+
+    monkeypatch.setattr(bot_cog, "bar_chart_png", chart)
+    await dpytest.message("!siguiente Y dijo Dios ")
+    await dpytest.message("!siguiente Y dijo Dios")
+    (title_a, bars_a), (title_b, bars_b) = charted
+    assert (title_a, title_b) == ("Y dijo Dios ", "Y dijo Dios")
+    console = await Commands(engine).handle(Context(channel="repl"), "!siguiente Y dijo Dios ")
+    assert bars_a == console.bars == await engine.next_chars("Y dijo Dios ") and bars_a != bars_b

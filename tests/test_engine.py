@@ -4,12 +4,13 @@ import asyncio
 import numpy as np
 import pytest
 
-from engine.engine import (BusyError, ChannelBusyError, Engine, EngineError, InputError)
+from engine import BusyError, ChannelBusyError, Engine, EngineError, InputError
+from engine.batch import score_sequences
 from engine.kernel import NumpyKernel
-from engine.model import build_model, set_weight_arrays
 from engine.scheduler import Job, Scheduler
 from engine.weights import load_model_folder
 from tests.helpers.pacing import HoldAt
+from training.keras_model import build_model, set_weight_arrays
 
 
 async def test_seeded_generation_is_reproducible_alone_or_in_a_batch_of_50(engine):
@@ -55,7 +56,7 @@ async def test_state_carries_over_and_survives_a_restart(weights_root, tmp_path)
 
 async def test_streaming_delivers_before_the_request_ends(engine):
     await engine.update("s", length=400)
-    hold = engine.model("gru").scheduler.fault_hook = HoldAt()
+    hold = engine.model("gru").scheduler.step_hook = HoldAt()
     stream = engine.generate_stream("s", "Dios")
     first = await stream.__anext__()
     session = await engine.store.get("s")
@@ -71,7 +72,7 @@ async def test_cancellation_frees_the_slot_and_keeps_the_state(engine):
     async def run():
         return await engine.generate("c", "Dios")
 
-    hold = engine.model("gru").scheduler.fault_hook = HoldAt()
+    hold = engine.model("gru").scheduler.step_hook = HoldAt()
     task = asyncio.create_task(run())
     await asyncio.to_thread(hold.reached.wait, 30)  # the generation is under way
     assert engine.stop("c")
@@ -122,21 +123,22 @@ async def test_worker_fault_fails_requests_in_flight_and_keeps_serving(engine):
     scheduler = engine.model("gru").scheduler
     calls = {"n": 0}
 
-    def fault():
+    def fault(batch):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("injected")
 
-    scheduler.fault_hook = fault
+    scheduler.step_hook = fault
     with pytest.raises(EngineError, match="fallo interno"):
         await engine.generate("f", "Dios")
-    scheduler.fault_hook = None
+    scheduler.step_hook = None
     assert len(await engine.generate("f", "Dios", length=10)) == 10
 
 
-@pytest.mark.parametrize("bad", [dict(temperature="abc"), dict(temperature=-1),
+@pytest.mark.parametrize("bad", [dict(temperature="0.5"), dict(temperature=-1),
                                  dict(temperature=float("nan")), dict(temperature=float("inf")),
                                  dict(length=0), dict(length=10**6), dict(model="gpt"),
+                                 dict(model="../weights"), dict(seed="7"),
                                  dict(temperature=0.2, length="x")])
 async def test_bad_settings_are_refused_and_change_nothing(engine, bad):
     before = await engine.settings("x")
@@ -159,7 +161,7 @@ async def test_score_rank_and_next_chars(engine, weights_root):
     kernel = NumpyKernel(load_model_folder(weights_root / "gru"))
     text = "Y dijo Dios: Sea la luz"
     score = await engine.score(text)
-    expected = kernel.score([kernel.vocab.encode(text)[0]])[0]
+    expected = score_sequences(kernel, [kernel.vocab.encode(text)[0]])[0]
     np.testing.assert_allclose(score.logprobs, expected, rtol=1e-5)
     assert score.bits_per_char == pytest.approx(-expected.sum() / np.log(2) / len(text))
     ranked = await engine.rank(["xqzkw", "y dijo", "dijo y"])
@@ -180,9 +182,12 @@ async def test_settings_changed_during_a_generation_survive_its_end(weights_root
     db = tmp_path / "race.sqlite3"
     async with Engine(db, weights_root=weights_root) as eng:
         await eng.update("r", length=800)
+        hold = eng.model("gru").scheduler.step_hook = HoldAt()
         task = asyncio.create_task(eng.generate("r", "Dios"))
-        await asyncio.sleep(0.01)
+        await asyncio.to_thread(hold.reached.wait, 30)  # the generation is under way
         await eng.update("r", temperature=0.9)  # acknowledged while the generation runs
+        assert not task.done()
+        hold.release()
         await task
     async with Engine(db, weights_root=weights_root) as eng:
         assert (await eng.settings("r")).temperature == 0.9

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from engine.kernel import ROW_BY_ROW_BELOW, NumpyKernel, matmul
+from engine.kernel import NumpyKernel
+from engine.linalg import ROW_BY_ROW_BELOW, matmul
 from engine.weights import load_model_folder
 
 

@@ -1,11 +1,6 @@
 """A short form of the load script: 100 channels for a few seconds, nothing may fail."""
-import sys
-from pathlib import Path
-
-from engine.engine import Engine, Limits
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from load_bench import run_load  # noqa: E402
+from bench.load_bench import run_load
+from engine import Engine, Limits
 
 
 async def test_many_channels_mixed_commands_nothing_fails(weights_root, tmp_path):

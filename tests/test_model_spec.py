@@ -1,7 +1,7 @@
 """Model spec: JSON round trip and validation."""
 import pytest
 
-from engine.model import ModelSpec
+from engine.spec import ModelSpec
 
 
 def test_spec_round_trips(tmp_path):

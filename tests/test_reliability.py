@@ -1,6 +1,6 @@
 """Faults: SIGKILL mid-work loses nothing acknowledged; SIGTERM saves; broken weights are named;
 the per-channel cap; the token never leaks into logs."""
-import asyncio
+import io
 import logging
 import os
 import shutil
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.discord_main import RedactToken
-from engine.engine import Engine
+from bot.logs import RedactToken
+from engine import Engine
 from tests.helpers.kill_target import LENGTH
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,16 +98,22 @@ async def test_sigkill_mid_work_keeps_every_acknowledged_change(weights_root, tm
 def test_sigterm_stops_the_repl_cleanly_and_saves_the_state(weights_root, tmp_path):
     db = tmp_path / "term.sqlite3"
     env = dict(os.environ, VERBO_WEIGHTS=str(weights_root), VERBO_DB=str(db),
-               VERBO_HISTORY=str(tmp_path / "h"))
-    process = subprocess.Popen([sys.executable, "-m", "bot", "repl"], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+               VERBO_HISTORY=str(tmp_path / "h"), PYTHONPATH=str(ROOT))
+    # paced to 10 ms a step: the 2,000 characters take 20 s, so SIGTERM lands mid-generation
+    process = subprocess.Popen([sys.executable, "-m", "tests.helpers.paced_cli", "repl"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+                               cwd=tmp_path)
     process.stdin.write("!longitud 2000\n!temperatura 1\nDios dijo:\n")
     process.stdin.flush()  # stdin stays open: the REPL would wait for more
-    read_until(process, lambda ls: any(l.startswith("Dios dijo:") for l in ls) or
-               any("temperatura: 1" in l for l in ls))
-    time.sleep(0.3)  # well inside the 2,000-character generation
+    shown = ""
+    while "Dios dijo:" not in shown or len(shown.split("Dios dijo:")[1]) < 5:
+        char = process.stdout.read(1)  # some characters of the generation have been printed
+        assert char, shown
+        shown += char
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
+    generated = (shown + process.stdout.read()).split("Dios dijo:")[1].rstrip("\n")
+    assert 5 <= len(generated) < 2000  # cut short by the signal, not finished
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         (state,) = connection.execute(
@@ -135,7 +141,7 @@ def test_broken_weights_stop_start_up_naming_the_file(tiny_models, tmp_path, dam
             (folder / "spec.json").read_text().replace('"units": 32', '"units": 40'))
     env = dict(os.environ, VERBO_WEIGHTS=str(root), VERBO_DB=str(tmp_path / "x.db"),
                VERBO_HISTORY=str(tmp_path / "h"))
-    result = subprocess.run([sys.executable, "-m", "bot", "ask", "!estado"], env=env,
+    result = subprocess.run([sys.executable, "-m", "verbo", "ask", "!estado"], env=env,
                             capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert result.returncode == 2
     assert expected in result.stderr and "Traceback" not in result.stderr
@@ -144,7 +150,7 @@ def test_broken_weights_stop_start_up_naming_the_file(tiny_models, tmp_path, dam
 def test_token_never_appears_in_logs(caplog):
     token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.secret-token-value"
     logger = logging.getLogger("verbo.test")
-    handler = logging.StreamHandler(stream := __import__("io").StringIO())
+    handler = logging.StreamHandler(stream := io.StringIO())
     handler.addFilter(RedactToken(token))
     logger.addHandler(handler)
     try:
@@ -161,7 +167,7 @@ def test_token_never_appears_in_logs(caplog):
 
 def test_missing_token_is_a_clear_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
-    result = subprocess.run([sys.executable, "-m", "bot", "discord"], env=env, cwd=tmp_path,
+    result = subprocess.run([sys.executable, "-m", "verbo", "discord"], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "DISCORD_TOKEN" in result.stderr and "Traceback" not in result.stderr

@@ -62,7 +62,7 @@ async def test_scripted_session_of_every_command(engine, tmp_path):
 
 
 async def test_generated_text_streams_in_pieces(engine, tmp_path):
-    engine.model("gru").scheduler.fault_hook = Pace()
+    engine.model("gru").scheduler.step_hook = Pace()
     out = await run_session(engine, tmp_path, "!longitud 1500\rDios dijo:\r\x04")
     generated = [w for w in out.writes if w and "Dios" not in w and "longitud" not in w]
     assert len(generated) > 5  # many separate writes as it is sampled, not one block at the end
@@ -70,7 +70,7 @@ async def test_generated_text_streams_in_pieces(engine, tmp_path):
 
 
 async def test_ctrl_c_stops_the_generation_not_the_repl(engine, tmp_path):
-    hold = engine.model("gru").scheduler.fault_hook = HoldAt()
+    hold = engine.model("gru").scheduler.step_hook = HoldAt()
 
     async def press_ctrl_c(inp):
         await asyncio.to_thread(hold.reached.wait, 30)  # the generation is under way
@@ -132,7 +132,7 @@ def test_completer_offers_commands_and_models(engine):
 def run_cli(args, weights_root, tmp_path, stdin=""):
     env = dict(os.environ, VERBO_WEIGHTS=str(weights_root), VERBO_DB=str(tmp_path / "cli.db"),
                VERBO_HISTORY=str(tmp_path / "h"))
-    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, text=True,
+    return subprocess.run([sys.executable, "-m", "verbo", *args], input=stdin, text=True,
                           capture_output=True, env=env, timeout=120, cwd=tmp_path)
 
 

@@ -3,12 +3,12 @@ import itertools
 
 import pytest
 
-from engine.baselines import kneser_ney_bits_per_char
-from engine.corpus import load_corpus, train_validation_split
-from engine.evaluate import score_model
+from engine.batch import score_sequences
 from engine.kernel import NumpyKernel
 from engine.weights import REPO_WEIGHTS, load_model_folder
-
+from training.baselines import kneser_ney_bits_per_char
+from training.corpus import load_corpus, train_validation_split
+from training.evaluate import score_model
 
 # the quality targets of the shipped models, in validation bits per character
 TARGETS = {"gru": 1.45, "lstm": 1.50, "srnn": 1.85}
@@ -20,7 +20,7 @@ def kernel(request):
 
 
 def log_likelihood(kernel, texts):
-    return [float(lp.sum()) for lp in kernel.score([kernel.vocab.encode(t)[0] for t in texts])]
+    return [float(lp.sum()) for lp in score_sequences(kernel, [kernel.vocab.encode(t)[0] for t in texts])]
 
 
 def test_spaces_make_a_sentence_more_likely(kernel):

@@ -4,10 +4,12 @@ import json
 import numpy as np
 import pytest
 
+from engine import WeightsError
+from engine.batch import score_sequences
 from engine.kernel import NumpyKernel
-from engine.model import build_model, set_weight_arrays
-from engine.weights import WeightsError, load_model_folder
-from tests.conftest import train_tiny
+from engine.weights import load_model_folder
+from tests.helpers.models import TINY, train_tiny
+from training.keras_model import build_model, set_weight_arrays
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm", "srnn", "trigrama"])
@@ -34,7 +36,7 @@ def test_export_holds_metrics_and_reload_scores_identically(tiny_models):
         assert key in metrics
     a, b = NumpyKernel(load_model_folder(folder_path)), NumpyKernel(load_model_folder(folder_path))
     ids, _ = a.vocab.encode("En el principio creó Dios los cielos y la tierra.")
-    np.testing.assert_array_equal(a.score([ids])[0], b.score([ids])[0])
+    np.testing.assert_array_equal(score_sequences(a, [ids])[0], score_sequences(b, [ids])[0])
     assert 1.0 < metrics["val_bits_per_char"] < 6.6  # trained: better than uniform (log2 96)
 
 
@@ -44,14 +46,12 @@ def test_training_resumes_from_the_saved_epoch(tmp_path_factory, cell):
     import subprocess
     import sys
 
-    from tests.conftest import TINY
-
     cfg, first = train_tiny(tmp_path_factory, cell, epochs=1)
     flags = {"units": TINY["units"], "embedding-dim": TINY["embedding_dim"], "epochs": 2,
              "batch-size": TINY["batch_size"], "seq-len": TINY["seq_len"],
              "max-chars": TINY["max_chars"], "out": cfg.out_dir, "checkpoints": cfg.checkpoint_dir}
     args = [arg for key, value in flags.items() for arg in (f"--{key}", str(value))]
-    result = subprocess.run([sys.executable, "-m", "bot", "train", "--cell", cell, *args],
+    result = subprocess.run([sys.executable, "-m", "verbo", "train", "--cell", cell, *args],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "reanudando desde la época 1" in result.stdout
@@ -84,13 +84,12 @@ def test_corrupted_or_mismatched_folder_is_a_clear_error(tiny_models, tmp_path):
 
 
 def test_warm_start_from_a_shipped_folder(tiny_models, tmp_path):
-    from engine.train import TrainConfig, train
-    from tests.conftest import TINY
-
+    from training.config import TrainConfig
+    from training.train import train
     source = json.loads((tiny_models["gru"] / "metrics.json").read_text())
     cfg = TrainConfig(cell="gru", out_dir=str(tmp_path / "out"), checkpoint_dir=str(tmp_path / "ck"),
                       warm_start=str(tiny_models["gru"]), learning_rate=0.0, **TINY)
-    state = train(cfg, log=lambda *_: None)
+    state = train(cfg, say=lambda *_: None)
     # with a zero learning rate the weights stay the shipped ones: the same validation score
     assert state.history[0]["val_bits_per_char"] == pytest.approx(source["val_bits_per_char"],
                                                                   abs=1e-4)

@@ -1,8 +1,8 @@
 """Vocabulary: round trip, normalisation and the unknown-character policy."""
 import numpy as np
 
-from engine.corpus import load_corpus
 from engine.vocab import Vocab
+from training.corpus import load_corpus
 
 
 def corpus_vocab() -> Vocab:

@@ -8,7 +8,7 @@ checker can replay it; the seed setting carries a counter (it does not affect gr
 import asyncio
 import sys
 
-from engine.engine import Engine
+from engine import Engine
 
 LENGTH = 15
 

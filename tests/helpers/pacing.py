@@ -2,7 +2,8 @@
 
 The tiny test models generate tens of thousands of characters a second, so a test that acts
 during a generation cannot rely on timing: on an idle machine the generation may be over before
-the test acts. These hooks go in `Scheduler.fault_hook`, which the worker calls once per step.
+the test acts. These hooks go in `Scheduler.step_hook`, which the worker calls with the batch
+before each step.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class HoldAt:
         self.at, self.timeout, self.steps = at, timeout, 0
         self.reached, self._released = threading.Event(), threading.Event()
 
-    def __call__(self) -> None:
+    def __call__(self, batch=None) -> None:
         self.steps += 1
         if self.steps == self.at - 1:
             time.sleep(2 * POST_INTERVAL)
@@ -41,7 +42,7 @@ class Pace:
     def __init__(self, every: int = 50):
         self.every, self.steps = every, 0
 
-    def __call__(self) -> None:
+    def __call__(self, batch=None) -> None:
         self.steps += 1
         if self.steps % self.every == 0:
             time.sleep(2 * POST_INTERVAL)

@@ -9,74 +9,41 @@ output folder whenever validation improves (unless that folder already holds a b
 """
 from __future__ import annotations
 
-import functools
 import json
+import logging
 import math
 import os
 import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+import keras
 import numpy as np
 
-from engine.corpus import (CORPUS_SHA256, load_corpus, train_validation_split,
-                           truncate_at_chapter)
+from engine.batch import score_sequences
 from engine.kernel import NumpyKernel
-from engine.model import ModelSpec, build_model, set_weight_arrays, weight_arrays
+from engine.spec import ModelSpec
 from engine.vocab import Vocab
-from engine.weights import REPO_WEIGHTS, ModelFolder, atomic_write, load_model_folder, save_model_folder
+from engine.weights import (
+    ModelFolder,
+    atomic_write,
+    load_model_folder,
+    save_model_folder,
+)
+from training.config import TrainConfig
+from training.corpus import CORPUS_SHA256, load_corpus, train_validation_split, truncate_at_chapter
+from training.keras_layers import ShiftedContext  # noqa: F401  (registered for loading checkpoints)
+from training.keras_model import build_model, set_weight_arrays, weight_arrays
 
 LN2 = math.log(2)
+log = logging.getLogger("verbo.train")
 
 
-def default_checkpoint_root() -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(os.environ.get("VERBO_CHECKPOINTS", Path(user_cache_dir("verbo")) / "checkpoints"))
-
-
-@dataclass
-class TrainConfig:
-    cell: str = "gru"
-    units: int = 1024
-    embedding_dim: int = 256
-    dropout: float = 0.0
-    epochs: int = 20
-    batch_size: int = 64
-    seq_len: int = 100
-    learning_rate: float = 1e-3
-    lr_decay: float = 0.3          # multiply the learning rate by this when validation stalls
-    min_delta: float = 0.015       # bits/char an epoch must gain to count as an improvement
-    patience: int = 2              # stalled epochs allowed before stopping
-    mixed_precision: bool = False
-    stateful: bool = False
-    max_chars: int | None = None
-    seed: int = 1234
-    name: str | None = None
-    out_dir: str | None = None
-    checkpoint_dir: str | None = None
-    warm_start: str | None = None
-    force_export: bool = False
-    fresh: bool = False
-
-    @property
-    def model_name(self) -> str:
-        if self.name:
-            return self.name
-        default_size = self.units == 1024 and self.embedding_dim == 256
-        return self.cell if default_size or self.cell == "trigrama" else f"{self.cell}{self.units}"
-
-    @property
-    def output(self) -> Path:
-        return Path(self.out_dir) if self.out_dir else REPO_WEIGHTS / self.model_name
-
-    @property
-    def checkpoints(self) -> Path:
-        return Path(self.checkpoint_dir) if self.checkpoint_dir else (
-            default_checkpoint_root() / self.model_name)
+class TrainingError(Exception):
+    """Training cannot start or go on (a checkpoint or warm start that does not fit)."""
 
 
 @dataclass
@@ -125,7 +92,7 @@ def as_shipped(arrays: dict) -> dict:
 
 def validation_bits(kernel: NumpyKernel, chapters: list[np.ndarray]) -> float:
     """Bits per character over the validation chapters, each read from the start state."""
-    logprobs = kernel.score(chapters)
+    logprobs = score_sequences(kernel, chapters)
     total = -sum(float(lp.sum()) for lp in logprobs)
     return total / LN2 / sum(len(c) for c in chapters)
 
@@ -135,7 +102,7 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def export(cfg: TrainConfig, spec: ModelSpec, vocab: Vocab, arrays: dict, state: TrainState,
-           log) -> bool:
+           say) -> bool:
     """Write the best weights to the output folder unless it already holds a better model."""
     out = cfg.output
     if (out / "metrics.json").exists() and not cfg.force_export:
@@ -145,7 +112,7 @@ def export(cfg: TrainConfig, spec: ModelSpec, vocab: Vocab, arrays: dict, state:
         except (ValueError, TypeError):
             previous = float("inf")
         if previous <= state.best_val and existing.get("run_id") != str(cfg.checkpoints):
-            log(f"  {out} ya tiene un modelo mejor ({previous:.4f} bits/car.); no se exporta "
+            say(f"  {out} ya tiene un modelo mejor ({previous:.4f} bits/car.); no se exporta "
                 "(usa --force-export para sobrescribir)")
             return False
     metrics = {
@@ -155,20 +122,19 @@ def export(cfg: TrainConfig, spec: ModelSpec, vocab: Vocab, arrays: dict, state:
         "epochs_trained": state.epoch,
         "training_seconds": round(state.seconds, 1),
         "corpus_sha256": CORPUS_SHA256,  # load_corpus refused any other file
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": {k: v for k, v in asdict(cfg).items()
                      if k not in ("out_dir", "checkpoint_dir", "force_export", "fresh")},
         "history": state.history,
         "run_id": str(cfg.checkpoints),
     }
     save_model_folder(out, spec, vocab, arrays, metrics)
-    log(f"  exportado a {out} ({state.best_val:.4f} bits/car.)")
+    say(f"  exportado a {out} ({state.best_val:.4f} bits/car.)")
     return True
 
 
-def train(cfg: TrainConfig, log=functools.partial(print, flush=True)) -> TrainState:
-    import keras
-
+def train(cfg: TrainConfig, say=log.info) -> TrainState:
+    """Train (or resume) one model; `say` receives each progress line."""
     keras.utils.set_random_seed(cfg.seed)
     full = load_corpus()
     text = truncate_at_chapter(full, cfg.max_chars)
@@ -176,7 +142,7 @@ def train(cfg: TrainConfig, log=functools.partial(print, flush=True)) -> TrainSt
     split = train_validation_split(text)
     train_ids = vocab.encode_exact(split.train_text)
     val_chapters = [vocab.encode_exact(c.text) for c in split.validation]
-    log(f"corpus: {len(train_ids):,} caracteres de entrenamiento, "
+    say(f"corpus: {len(train_ids):,} caracteres de entrenamiento, "
         f"{sum(map(len, val_chapters)):,} de validación ({len(val_chapters)} capítulos)")
 
     spec = ModelSpec(cell=cfg.cell, vocab_size=len(vocab), embedding_dim=cfg.embedding_dim,
@@ -192,12 +158,10 @@ def train(cfg: TrainConfig, log=functools.partial(print, flush=True)) -> TrainSt
         state = TrainState(**json.loads(state_path.read_text()))
         saved_spec = ModelSpec(**json.loads((ckpt / "spec.json").read_text()))
         if saved_spec != spec:
-            raise SystemExit(f"el punto de control {ckpt} es de otro modelo ({saved_spec}); "
+            raise TrainingError(f"el punto de control {ckpt} es de otro modelo ({saved_spec}); "
                              "usa --fresh para empezar de cero")
-        import engine.keras_layers  # noqa: F401  (registers the custom layers for loading)
-
         model = keras.models.load_model(model_path)
-        log(f"reanudando desde la época {state.epoch} (mejor {state.best_val:.4f} bits/car.)")
+        say(f"reanudando desde la época {state.epoch} (mejor {state.best_val:.4f} bits/car.)")
     else:
         state = TrainState(learning_rate=cfg.learning_rate)
         model = build_model(spec, batch_size=cfg.batch_size if stateful else None,
@@ -205,9 +169,9 @@ def train(cfg: TrainConfig, log=functools.partial(print, flush=True)) -> TrainSt
         if cfg.warm_start:
             folder = load_model_folder(Path(cfg.warm_start))
             if folder.spec != spec or folder.vocab != vocab:
-                raise SystemExit(f"{cfg.warm_start} no coincide con este modelo")
+                raise TrainingError(f"{cfg.warm_start} no coincide con este modelo")
             set_weight_arrays(model, folder.arrays)
-            log(f"arranque en caliente desde {cfg.warm_start}")
+            say(f"arranque en caliente desde {cfg.warm_start}")
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         (ckpt / "spec.json").write_text(spec.to_json())
@@ -222,7 +186,7 @@ def train(cfg: TrainConfig, log=functools.partial(print, flush=True)) -> TrainSt
         x, y = make_windows(train_ids, cfg.seq_len, cfg.batch_size, stateful, rng)
         if stateful:
             model.get_layer("rnn").reset_states()
-        log(f"época {epoch}/{cfg.epochs}  lr {state.learning_rate:.2e}")
+        say(f"época {epoch}/{cfg.epochs}  lr {state.learning_rate:.2e}")
         started = time.perf_counter()
         fit = model.fit(x, y, batch_size=cfg.batch_size, epochs=1, shuffle=not stateful,
                         verbose=verbose)
@@ -236,17 +200,17 @@ def train(cfg: TrainConfig, log=functools.partial(print, flush=True)) -> TrainSt
         state.history.append({"epoch": epoch, "train_bits_per_char": round(train_bits, 4),
                               "val_bits_per_char": round(val, 4), "seconds": round(seconds, 1),
                               "learning_rate": state.learning_rate})
-        log(f"  entrenamiento {train_bits:.4f} bits/car.  validación {val:.4f} bits/car.  "
+        say(f"  entrenamiento {train_bits:.4f} bits/car.  validación {val:.4f} bits/car.  "
             f"{seconds:.0f} s ({x.size / seconds:,.0f} car./s)")
         improved = val < state.best_val - cfg.min_delta
         if val < state.best_val:
             state.best_val, state.best_epoch = val, epoch
             np.savez(best_path, **arrays)
-            export(cfg, spec, vocab, arrays, state, log)
+            export(cfg, spec, vocab, arrays, state, say)
         if not improved:
             state.bad_epochs += 1
             state.learning_rate *= cfg.lr_decay
-            log(f"  sin mejora suficiente ({state.bad_epochs}/{cfg.patience}); "
+            say(f"  sin mejora suficiente ({state.bad_epochs}/{cfg.patience}); "
                 f"lr -> {state.learning_rate:.2e}")
         else:
             state.bad_epochs = 0
@@ -254,8 +218,8 @@ def train(cfg: TrainConfig, log=functools.partial(print, flush=True)) -> TrainSt
         os.replace(ckpt / "last.tmp.keras", model_path)
         write_json(state_path, asdict(state))
         if state.bad_epochs > cfg.patience:
-            log("  parada temprana")
+            say("  parada temprana")
             break
-    log(f"mejor época {state.best_epoch}: {state.best_val:.4f} bits/car. "
+    say(f"mejor época {state.best_epoch}: {state.best_val:.4f} bits/car. "
         f"({state.seconds / 60:.1f} min de entrenamiento)")
     return state

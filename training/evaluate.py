@@ -7,18 +7,16 @@ characters that had to be replaced or dropped are listed.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from engine.baselines import kneser_ney_bits_per_char, lzma_bits_per_char
-from engine.corpus import CorpusError, load_corpus, train_validation_split, truncate_at_chapter
+from engine.batch import score_sequences
 from engine.kernel import NumpyKernel
 from engine.vocab import Vocab
-from engine.weights import REPO_WEIGHTS, WeightsError, list_model_folders, load_model_folder
+from engine.weights import REPO_WEIGHTS, list_model_folders, load_model_folder
+from training.baselines import kneser_ney_bits_per_char, lzma_bits_per_char
+from training.corpus import load_corpus, train_validation_split, truncate_at_chapter
 
 LN2 = math.log(2)
 KN_ORDERS = (4, 9)  # 4 = the trigrama's context (3 characters) + 1; 9 = the strongest that fits
@@ -61,7 +59,7 @@ def score_model(folder: Path, chapters_text: list[str]) -> Row:
         if report.changed:
             notes.append(report.describe())
     started = time.perf_counter()
-    logprobs = kernel.score(encoded)
+    logprobs = score_sequences(kernel, encoded)
     bits = -sum(float(lp.sum()) for lp in logprobs) / LN2 / max(1, sum(map(len, encoded)))
     kind = f"{model.spec.cell} {model.spec.units} ({parameter_count(model.arrays) / 1e6:.2f} M)"
     return Row(folder.name, kind, bits, time.perf_counter() - started, "; ".join(notes))
@@ -82,38 +80,39 @@ def baseline_rows(train_text: str, eval_texts: list[str], vocab: Vocab) -> list[
     return rows
 
 
-def main(args) -> int:
-    try:
-        full = load_corpus()
-        corpus = truncate_at_chapter(full, args.max_chars)
-    except CorpusError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    split = train_validation_split(corpus)
-    if args.text:
-        path = Path(args.text)
+class EvaluationError(Exception):
+    """The text to evaluate cannot be read."""
+
+
+@dataclass
+class Evaluation:
+    title: str
+    rows: list[Row]
+
+    def table(self) -> str:
+        return format_table(self.rows, self.title)
+
+
+def evaluate(models: list[Path] | None = None, text_path: Path | None = None,
+             max_chars: int | None = None, baselines: bool = True) -> Evaluation:
+    """Every model (default: all in weights/) and the baselines, on the validation chapters or
+    on a file. Raises CorpusError, EvaluationError or WeightsError with a clear message."""
+    full = load_corpus()
+    split = train_validation_split(truncate_at_chapter(full, max_chars))
+    if text_path is not None:
         try:
-            texts = [path.read_text(encoding="utf-8")]
+            texts = [Path(text_path).read_text(encoding="utf-8")]
         except (OSError, UnicodeDecodeError) as error:
-            print(f"error: no se puede leer {path} como UTF-8: {error}", file=sys.stderr)
-            return 2
+            raise EvaluationError(f"no se puede leer {text_path} como UTF-8: {error}") from error
         if not texts[0]:
-            print(f"error: {path} está vacío", file=sys.stderr)
-            return 2
-        title = f"{path} ({len(texts[0]):,} caracteres)"
+            raise EvaluationError(f"{text_path} está vacío")
+        title = f"{text_path} ({len(texts[0]):,} caracteres)"
     else:
         texts = [c.text for c in split.validation]
         title = (f"Validación: {len(texts)} capítulos, {sum(map(len, texts)):,} caracteres "
                  "(cada capítulo leído desde el estado inicial)")
-    folders = [Path(m) for m in args.models] if args.models else list_model_folders(REPO_WEIGHTS)
-    rows = []
-    for folder in folders:
-        try:
-            rows.append(score_model(folder, texts))
-        except WeightsError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-    if not args.no_baselines:
+    folders = models or list_model_folders(REPO_WEIGHTS)
+    rows = [score_model(Path(folder), texts) for folder in folders]
+    if baselines:
         rows += baseline_rows(split.train_text, texts, Vocab.from_text(full))
-    print(format_table(rows, title))
-    return 0
+    return Evaluation(title, rows)

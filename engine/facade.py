@@ -13,27 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.errors import ChannelBusyError, ClosedError, EngineError, InputError
 from engine.kernel import NumpyKernel
-from engine.sampling import validate_temperature, validate_top_k, validate_top_p
-from engine.errors import (BusyError, ChannelBusyError, ClosedError, EngineError, InputError)
 from engine.scheduler import Job, Scheduler
-from engine.sessions import SessionStore, Settings
+from engine.sessions import SessionStore
+from engine.settings import Limits, Settings, check_changes, check_length
 from engine.vocab import EncodeReport
-from engine.weights import REPO_WEIGHTS, WeightsError, list_model_folders, load_model_folder
-
-__all__ = ["Engine", "EngineError", "BusyError", "ClosedError", "ChannelBusyError",
-           "InputError", "Limits", "Score"]
+from engine.weights import REPO_WEIGHTS, list_model_folders, load_model_folder
 
 LN2 = math.log(2)
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_text_chars: int = 5_000
-    max_length: int = 2_000
-    max_rank_texts: int = 24
-    max_batch: int = 256
-    max_waiting: int = 1_024
 
 
 @dataclass
@@ -59,6 +47,14 @@ class Score:
     @property
     def surprise_bits(self) -> np.ndarray:
         return -self.logprobs / LN2
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    settings: Settings
+    continuing: bool  # False: the next generation starts from the model's start state
+    busy: bool  # a generation is running
+    models: list[str]
 
 
 @dataclass
@@ -133,11 +129,11 @@ class Engine:
         if self._closed:
             raise ClosedError("el motor se está cerrando")
         if name not in self._models:
-            folder_path = self.weights_root / name
-            if not folder_path.is_dir():
+            available = self.available_models()
+            if name not in available:  # never a path built from what a user typed
                 raise InputError(f"no hay modelo {name!r}; disponibles: "
-                                 f"{', '.join(self.available_models()) or 'ninguno'}")
-            folder = load_model_folder(folder_path)  # WeightsError names the file at fault
+                                 f"{', '.join(available) or 'ninguno'}")
+            folder = load_model_folder(self.weights_root / name)  # a WeightsError names the file
             kernel = make_kernel(folder, self.backend)
             scheduler = Scheduler(kernel, self.limits.max_batch, self.limits.max_waiting)
             scheduler.start()
@@ -149,67 +145,26 @@ class Engine:
         return (await self.store.get(channel)).settings
 
     async def update(self, channel: str, **changes) -> Settings:
-        """Validate every change first; if one is bad nothing is changed."""
-        clean = {}
-        for key, value in changes.items():
-            if key == "temperature":
-                clean[key] = validate_temperature(value)
-            elif key == "length":
-                clean[key] = self.validate_length(value)
-            elif key == "seed":
-                clean[key] = None if value is None else self.validate_seed(value)
-            elif key == "top_k":
-                clean[key] = validate_top_k(value)
-            elif key == "top_p":
-                clean[key] = validate_top_p(value)
-            elif key == "model":
-                if value not in self.available_models():
-                    raise InputError(f"no hay modelo {value!r}; disponibles: "
-                                     f"{', '.join(self.available_models())}")
-                self.model(value)  # load now: a broken folder is reported here, not later
-                clean[key] = value
-            else:
-                raise InputError(f"ajuste desconocido: {key}")
+        """Check every change first; if one is bad nothing is changed. Values are typed (the
+        front-ends parse what people type with `engine.settings.parse_*`)."""
+        clean = check_changes(changes, self.limits)
+        if "model" in clean:  # load it now: a missing or broken model is reported here
+            self.model(clean["model"])
         session = await self.store.get(channel)
         if session.busy and "model" in clean and clean["model"] != session.settings.model:
-            raise ChannelBusyError("hay una generación en curso; usa !para antes de cambiar de modelo")
+            raise ChannelBusyError("hay una generación en curso; detenla antes de cambiar de modelo")
         return await self.store.update_settings(session, **clean)
-
-    def validate_length(self, value) -> int:
-        try:
-            n = int(value)
-        except (TypeError, ValueError):
-            raise InputError(f"la longitud debe ser un número entero, no {value!r}") from None
-        if not 1 <= n <= self.limits.max_length:
-            raise InputError(f"la longitud debe estar entre 1 y {self.limits.max_length}")
-        return n
-
-    @staticmethod
-    def validate_seed(value) -> int:
-        try:
-            n = int(value)
-        except (TypeError, ValueError):
-            raise InputError(f"la semilla debe ser un número entero, no {value!r}") from None
-        if not 0 <= n < 2**63:
-            raise InputError("la semilla debe ser un entero entre 0 y 2^63-1")
-        return n
 
     async def reset(self, channel: str) -> None:
         session = await self.store.get(channel)
         if session.busy:
-            raise ChannelBusyError("hay una generación en curso; usa !para antes de reiniciar")
+            raise ChannelBusyError("hay una generación en curso; detenla antes de reiniciar")
         await self.store.update_state(session, None, None)
 
-    async def status(self, channel: str) -> dict:
+    async def status(self, channel: str) -> ChannelStatus:
         session = await self.store.get(channel)
-        model = session.settings.model
-        return {
-            "settings": session.settings,
-            "state": "inicial" if session.state is None or session.state_model != model
-            else "continuando",
-            "busy": session.busy,
-            "models": self.available_models(),
-        }
+        continuing = session.state is not None and session.state_model == session.settings.model
+        return ChannelStatus(session.settings, continuing, session.busy, self.available_models())
 
     # -- text ---------------------------------------------------------------------------------
     def encode(self, model: LoadedModel, text: str, allow_empty: bool = False):
@@ -229,18 +184,17 @@ class Engine:
         """Async iterator of text chunks; the channel's state carries on afterwards."""
         session = await self.store.get(channel)
         if session.busy:
-            raise ChannelBusyError("ya hay una generación en curso en este canal; "
-                                   "espera a que termine o usa !para")
+            raise ChannelBusyError("ya hay una generación en curso en este canal")
         settings = session.settings
         model = self.model(settings.model)
         ids, _ = self.encode(model, text or "", allow_empty=True)
-        n = settings.length if length is None else self.validate_length(length)
+        n = settings.length if length is None else check_length(length, self.limits)
         start = session.state if (session.state is not None and
                                   session.state_model == model.name) else model.kernel.start_state
         ticket = model.scheduler.submit(Job(
             inputs=ids, state=start, generate=n, temperature=settings.temperature,
             top_k=settings.top_k, top_p=settings.top_p, seed=settings.seed))
-        session.busy, session.ticket = True, ticket
+        session.ticket = ticket
         decode = model.kernel.vocab.decode
         saved = False
         try:
@@ -257,7 +211,7 @@ class Engine:
                     await self.store.update_state(session, result.state, model.name)
                 except EngineError:
                     pass  # a failed request leaves the state as it was
-            session.busy, session.ticket = False, None
+            session.ticket = None
             self.store.trim()
 
     async def generate(self, channel: str, text: str | None = None,

@@ -1,0 +1,190 @@
+"""The Discord commands: one cog method per command of the shared layer, prefix and slash alike.
+
+Each Discord channel is its own engine channel ("discord:<id>"). A method only hands its raw
+argument text (`rest_is_raw`: trailing spaces survive, as in the console) to the command layer and
+sends the `Reply` back the Discord way: generated text streams into a message edited as it grows,
+the surprise heat map is an ANSI code block, `!siguiente` attaches a PNG chart. Per user there is
+a rate limit, per channel a cap on requests in flight (discord.py's own `MaxConcurrency`), and
+every error becomes a short Spanish reply.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+
+import discord
+from discord.ext import commands
+
+from bot.chart import bar_chart_png
+from bot.commands import COMMANDS, Commands, Context, Reply
+from bot.discord_messages import (
+    MESSAGE_LIMIT,
+    StreamingMessage,
+    code_block,
+    heatmap_block,
+    say,
+    split_text,
+)
+from bot.discord_options import DiscordOptions
+
+log = logging.getLogger("verbo.discord")
+LAYER_COMMANDS = {c.name: c for c in COMMANDS}
+
+
+def layer_command(name: str):
+    """A prefix and slash command for the layer's command `name`: aliases and help come from the
+    layer's table (written once), and the argument arrives as typed."""
+    command = LAYER_COMMANDS[name]
+    return commands.hybrid_command(name=name, aliases=list(command.aliases), help=command.summary,
+                                   description=command.summary[:100], rest_is_raw=True)
+
+
+class VerboCog(commands.Cog, name="verbo"):
+    def __init__(self, layer: Commands, options: DiscordOptions):
+        self.layer, self.options = layer, options
+        self.cooldowns = commands.CooldownMapping.from_cooldown(
+            options.user_rate, options.user_per_seconds, commands.BucketType.user)
+        self.in_flight = commands.MaxConcurrency(options.channel_max_queued,
+                                                 per=commands.BucketType.channel, wait=False)
+
+    # -- the commands -------------------------------------------------------------------------
+    @layer_command("continua")
+    async def continua(self, ctx: commands.Context, *, texto: str = "") -> None:
+        """Continue the channel's text (after reading `texto`), streaming into one message."""
+        await self.run(ctx, "continua", texto)
+
+    @layer_command("temperatura")
+    async def temperatura(self, ctx: commands.Context, *, valor: str = "") -> None:
+        """Show or set the sampling temperature."""
+        await self.run(ctx, "temperatura", valor)
+
+    @layer_command("probabilidad")
+    async def probabilidad(self, ctx: commands.Context, *, texto: str = "") -> None:
+        """Score a text: log-likelihood, bits per character and the surprise heat map."""
+        await self.run(ctx, "probabilidad", texto)
+
+    @layer_command("siguiente")
+    async def siguiente(self, ctx: commands.Context, *, texto: str = "") -> None:
+        """The next-character distribution after a text, as a PNG chart."""
+        await self.run(ctx, "siguiente", texto)
+
+    @layer_command("compara")
+    async def compara(self, ctx: commands.Context, *, textos: str = "") -> None:
+        """Rank texts separated by | by likelihood."""
+        await self.run(ctx, "compara", textos)
+
+    @layer_command("permuta")
+    async def permuta(self, ctx: commands.Context, *, palabra: str = "") -> None:
+        """Rank the permutations of a short word."""
+        await self.run(ctx, "permuta", palabra)
+
+    @layer_command("modelo")
+    async def modelo(self, ctx: commands.Context, *, nombre: str = "") -> None:
+        """Show or change the channel's model."""
+        await self.run(ctx, "modelo", nombre)
+
+    @layer_command("longitud")
+    async def longitud(self, ctx: commands.Context, *, caracteres: str = "") -> None:
+        """Show or set how many characters a generation has."""
+        await self.run(ctx, "longitud", caracteres)
+
+    @layer_command("semilla")
+    async def semilla(self, ctx: commands.Context, *, semilla: str = "") -> None:
+        """Fix a seed (reproducible generations) or remove it."""
+        await self.run(ctx, "semilla", semilla)
+
+    @layer_command("reinicia")
+    async def reinicia(self, ctx: commands.Context) -> None:
+        """Forget the channel's state."""
+        await self.run(ctx, "reinicia", "")
+
+    @layer_command("para")
+    async def para(self, ctx: commands.Context) -> None:
+        """Stop the channel's running generation."""
+        await self.run(ctx, "para", "")
+
+    @layer_command("estado")
+    async def estado(self, ctx: commands.Context) -> None:
+        """The channel's settings and state."""
+        await self.run(ctx, "estado", "")
+
+    @layer_command("ayuda")
+    async def ayuda(self, ctx: commands.Context, *, comando: str = "") -> None:
+        """The list of commands, or one command's help."""
+        await self.run(ctx, "ayuda", comando)
+
+    # -- running one ----------------------------------------------------------------------------
+    async def cog_check(self, ctx: commands.Context) -> bool:
+        bucket = self.cooldowns.get_bucket(ctx.message)
+        retry_after = bucket.update_rate_limit() if bucket is not None else None
+        if retry_after:
+            raise commands.CommandOnCooldown(bucket, retry_after, commands.BucketType.user)
+        return True
+
+    def may_configure(self, ctx: commands.Context) -> bool:
+        needed = self.options.settings_permission
+        if not needed or ctx.guild is None:
+            return True
+        return bool(getattr(ctx.channel.permissions_for(ctx.author), needed, False))
+
+    async def run(self, ctx: commands.Context, name: str, args: str) -> None:
+        await self.in_flight.acquire(ctx)  # MaxConcurrencyReached: answered in cog_command_error
+        try:
+            context = Context(channel=f"discord:{ctx.channel.id}", user=str(ctx.author.id),
+                              may_configure=self.may_configure(ctx))
+            async with ctx.typing():  # shown while the request waits for its first character
+                reply = await self.layer.run(context, name, args)
+            await self.send(ctx, reply)
+        finally:
+            await self.in_flight.release(ctx)
+
+    async def send(self, ctx: commands.Context, reply: Reply) -> None:
+        if reply.error:
+            await say(ctx, f"⚠️ {reply.text}"[:MESSAGE_LIMIT])
+        elif reply.stream is not None:
+            message = StreamingMessage(ctx, self.options.edit_interval)
+            async with contextlib.aclosing(reply.stream):  # a failed send stops the generation
+                await message.add(reply.text)
+                async for chunk in reply.stream:
+                    await message.add(chunk)
+            await message.finish()
+        elif reply.heatmap is not None:
+            await say(ctx, reply.text[:MESSAGE_LIMIT])
+            await say(ctx, heatmap_block(reply.heatmap))
+        elif reply.bars is not None:
+            png = await asyncio.to_thread(bar_chart_png, reply.bars, reply.bars_title)
+            await say(ctx, reply.text[:MESSAGE_LIMIT],
+                      file=discord.File(io.BytesIO(png), filename="siguiente.png"))
+        elif "\n" in reply.text:
+            for piece in split_text(reply.text, MESSAGE_LIMIT - 8):
+                await say(ctx, code_block(piece))
+        else:
+            await say(ctx, reply.text[:MESSAGE_LIMIT])
+
+    async def cog_command_error(self, ctx: commands.Context, error: Exception) -> None:
+        original = getattr(error, "original", error)
+        if isinstance(error, commands.CommandOnCooldown):
+            text = f"más despacio: vuelve a intentarlo en {error.retry_after:.0f} s"
+        elif isinstance(error, commands.MaxConcurrencyReached) or \
+                isinstance(original, commands.MaxConcurrencyReached):
+            text = "este canal ya tiene demasiadas peticiones en marcha; espera un poco"
+        elif isinstance(error, commands.BotMissingPermissions):
+            text = "me faltan permisos en este canal: " + ", ".join(error.missing_permissions)
+        elif isinstance(error, commands.MissingPermissions):
+            text = "no tienes permiso para esto: " + ", ".join(error.missing_permissions)
+        elif isinstance(error, commands.UserInputError):
+            text = f"argumentos no válidos; prueba {self.options.prefix}ayuda {ctx.invoked_with}"
+        elif isinstance(error, commands.CheckFailure):
+            text = "no puedes usar este comando aquí"
+        elif isinstance(original, discord.Forbidden):
+            log.warning("sin permiso para responder en el canal %s", ctx.channel.id)
+            return
+        else:
+            log.error("error inesperado en %r", ctx.message.content[:100], exc_info=original)
+            text = "ha ocurrido un error inesperado; ya ha quedado registrado"
+        try:
+            await say(ctx, f"⚠️ {text}")
+        except discord.HTTPException:
+            log.warning("no se pudo enviar el mensaje de error al canal %s", ctx.channel.id)

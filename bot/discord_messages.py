@@ -1,0 +1,92 @@
+"""What the Discord front-end writes: messages that never ping, code blocks that cannot be broken
+out of, text split under Discord's 2,000-character limit, and a reply that grows as it streams."""
+from __future__ import annotations
+
+import time
+
+import discord
+from discord.ext import commands
+
+from bot.render import heatmap_ansi, heatmap_plain
+
+MESSAGE_LIMIT = 2000
+CURSOR = "▌"
+# Nobody is ever pinged by what the bot writes (user text, generated text, @everyone …); set on
+# the bot and again on each message, so that no code path can forget it.
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+async def say(ctx: commands.Context, content: str, **kwargs) -> discord.Message:
+    return await ctx.send(content, allowed_mentions=NO_MENTIONS, **kwargs)
+
+
+def code_block(text: str, language: str = "") -> str:
+    # a ``` inside the text would close the block early: use look-alike backticks
+    return f"```{language}\n{text.replace('```', 'ˋˋˋ')}\n```"
+
+
+def cut_point(text: str, limit: int) -> int:
+    """Where to cut text longer than limit: the last line break, else space, in its second half."""
+    for separator in ("\n", " "):
+        cut = text.rfind(separator, 0, limit)
+        if cut >= limit // 2:
+            return cut + 1
+    return limit
+
+
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Pieces of at most `limit` characters that join back into the text."""
+    pieces = []
+    while len(text) > limit:
+        cut = cut_point(text, limit)
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return [*pieces, text] if text or not pieces else pieces
+
+
+def visible(text: str) -> str:
+    return text if text.strip() else "(espacios en blanco)"
+
+
+def heatmap_block(heat: list[tuple[str, float]]) -> str:
+    """The coloured text in an ```ansi block, shortened until it fits one message."""
+    shown = heat
+    while True:
+        block = code_block(heatmap_ansi(shown), "ansi")
+        if len(block) <= MESSAGE_LIMIT:
+            return block
+        shown = shown[: int(len(shown) * 0.8)]
+        if len(shown) < 20:
+            return code_block(heatmap_plain(heat)[: MESSAGE_LIMIT - 10])
+
+
+class StreamingMessage:
+    """A reply that grows: edits one message, throttled, and moves on to a new one when full."""
+
+    def __init__(self, ctx: commands.Context, interval: float, limit: int = MESSAGE_LIMIT - 10):
+        self.ctx, self.interval, self.limit = ctx, interval, limit
+        self.message: discord.Message | None = None
+        self.text = ""
+        self.shown = ""
+        self.last_edit = 0.0
+
+    async def add(self, chunk: str) -> None:
+        self.text += chunk
+        while len(self.text) > self.limit:  # this message is full: finish it, start the next
+            cut = cut_point(self.text, self.limit)
+            await self._show(visible(self.text[:cut]))
+            self.text, self.message, self.shown = self.text[cut:], None, ""
+        if self.text and time.monotonic() - self.last_edit >= self.interval:
+            await self._show(self.text + CURSOR)
+
+    async def finish(self) -> None:
+        await self._show(visible(self.text))
+
+    async def _show(self, content: str) -> None:
+        if content == self.shown:
+            return
+        if self.message is None:
+            self.message = await say(self.ctx, content)
+        else:
+            await self.message.edit(content=content, allowed_mentions=NO_MENTIONS)
+        self.shown, self.last_edit = content, time.monotonic()

@@ -1,0 +1,180 @@
+"""The batch arithmetic: the active rows and one step of all of them at once.
+
+A `Job` is one request: read `inputs` from `state` (recording each input character's
+log-probability when asked), then sample `generate` characters. A `Row` is a job in the batch
+with its progress. `Batch` keeps the rows' per-row settings and counters as arrays, rebuilt only
+when rows join or leave, so a step costs a handful of vector operations whatever the batch size.
+
+`score_sequences` drives a batch to the end in the calling thread. Its rows step through the same
+`Batch.step` as the inference worker's scoring jobs (`record=True`): one scoring path, for live
+requests, training's validation and `verbo evaluate` alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.linalg import log_softmax
+from engine.sampling import sample
+
+
+@dataclass
+class Job:
+    """One request: consume `inputs` from `state`, then sample `generate` characters."""
+
+    inputs: np.ndarray
+    state: np.ndarray
+    generate: int = 0
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    seed: int | None = None
+    record: bool = False  # keep the log-probability of every input character
+    final_logits: bool = False  # return the next-character logits after the last step
+
+
+@dataclass
+class Row:
+    """A job in the batch. `tag` is whatever its owner uses to find it again (the scheduler's
+    ticket, `score_sequences`'s index); the batch never looks at it."""
+
+    job: Job
+    tag: object = None
+    rng: np.random.Generator | None = None  # only rows that sample need one
+    started: float = 0.0
+    position: int = 0  # input characters consumed (kept up to date by Batch.sync)
+    generated: list = field(default_factory=list)
+    logprobs: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.job.record and self.logprobs is None:
+            self.logprobs = np.zeros(len(self.job.inputs), np.float32)
+
+
+class Batch:
+    """The active rows, with their per-row settings and counters as arrays."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.rows: list[Row] = []
+        self.states = kernel.zero_states(0)
+        self._rebuild()
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _rebuild(self) -> None:
+        rows, jobs = self.rows, [r.job for r in self.rows]
+        self.positions = np.array([r.position for r in rows], np.int64)
+        self.lengths = np.array([len(j.inputs) for j in jobs], np.int64)
+        self.targets = np.array([j.generate for j in jobs], np.int64)
+        self.counts = np.array([len(r.generated) for r in rows], np.int64)
+        self.record = np.array([j.record for j in jobs], bool)
+        self.temperatures = np.array([j.temperature for j in jobs], np.float64)
+        self.top_k = np.array([j.top_k for j in jobs], np.int64)
+        self.top_p = np.array([j.top_p for j in jobs], np.float64)
+        self.offsets = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)[
+            : len(rows)]
+        self.inputs = np.concatenate([np.zeros(0, np.int64)] +
+                                     [np.asarray(j.inputs, np.int64) for j in jobs])
+        self.logprobs = np.zeros(len(self.inputs), np.float32)
+        self.pending_inputs = int((self.lengths - self.positions).sum())
+        self.generators = [r.rng for r in rows]
+        self.everyone = np.arange(len(rows))
+        self.any_greedy = bool((self.temperatures <= 0).any())
+        self.any_truncation = bool((self.top_k > 0).any() or (self.top_p < 1.0).any())
+        for row, offset in zip(rows, self.offsets):
+            if row.logprobs is not None:
+                self.logprobs[offset:offset + len(row.logprobs)] = row.logprobs
+
+    def sync(self) -> None:
+        """Copy the arrays' progress back into the row objects."""
+        for i, row in enumerate(self.rows):
+            row.position = int(self.positions[i])
+            if row.logprobs is not None:
+                row.logprobs = self.logprobs[self.offsets[i]:self.offsets[i] + self.lengths[i]].copy()
+
+    def add(self, rows: list[Row]) -> None:
+        """Rows join, each from its job's state."""
+        self.sync()
+        states = np.stack([np.asarray(r.job.state, np.float32) for r in rows])
+        self.rows += rows
+        self.states = np.concatenate([self.states, states]) if len(self.states) else states
+        self._rebuild()
+
+    def keep(self, indices: list[int]) -> None:
+        self.sync()
+        self.rows = [self.rows[i] for i in indices]
+        self.states = self.states[indices]
+        self._rebuild()
+
+    def finished(self) -> np.ndarray:
+        return (self.positions >= self.lengths) & (self.counts >= self.targets)
+
+    def step(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every row consumes one character; returns (ids, indices of rows that sampled)."""
+        if self.pending_inputs == 0:  # the steady state: every row samples
+            ids = sample(self.kernel.readout(self.states), self.temperatures, self.top_k,
+                         self.top_p, self.generators, self.any_greedy, self.any_truncation)
+            self.states = self.kernel.transition(ids, self.states)
+            self.counts += 1
+            return ids, self.everyone
+        in_input = self.positions < self.lengths
+        self.pending_inputs -= int(in_input.sum())
+        sampling = ~in_input
+        recording = in_input & self.record
+        need = sampling | recording
+        ids = np.zeros(len(self.rows), np.int64)
+        where = np.flatnonzero(in_input)
+        ids[where] = self.inputs[self.offsets[where] + self.positions[where]]
+        logits = None
+        if need.all():
+            logits = self.kernel.readout(self.states)
+        elif need.any():
+            logits = self.kernel.readout(self.states[need])
+        if recording.any():
+            rec = np.flatnonzero(recording)
+            logp = log_softmax(logits[recording[need]])
+            self.logprobs[self.offsets[rec] + self.positions[rec]] = \
+                logp[np.arange(len(rec)), ids[rec]]
+        sampled = np.flatnonzero(sampling)
+        if sampled.size:
+            ids[sampled] = sample(logits[sampling[need]], self.temperatures[sampled],
+                                  self.top_k[sampled], self.top_p[sampled],
+                                  [self.generators[i] for i in sampled], self.any_greedy,
+                                  self.any_truncation)
+        self.states = self.kernel.transition(ids, self.states)
+        self.positions += in_input
+        self.counts += sampling
+        return ids, sampled
+
+    def leave(self, leaving: set[int]) -> list[tuple[Row, np.ndarray]]:
+        """Remove these rows; returns each with its state as it is now."""
+        self.sync()
+        gone = [(self.rows[i], self.states[i].copy()) for i in sorted(leaving)]
+        self.keep([i for i in range(len(self.rows)) if i not in leaving])
+        return gone
+
+
+def score_sequences(kernel, sequences: list[np.ndarray], states: np.ndarray | None = None
+          ) -> list[np.ndarray]:
+    """Natural-log probability of every character of every sequence, in one batched pass.
+
+    Row b starts from states[b] (default: the start state); rows leave as they finish.
+    """
+    if not sequences:
+        return []
+    starts = kernel.start_states(len(sequences)) if states is None else states
+    batch = Batch(kernel)
+    batch.add([Row(Job(inputs=ids, state=start, record=True), tag=b)
+               for b, (ids, start) in enumerate(zip(sequences, starts))])
+    results: list = [None] * len(sequences)
+    while batch:
+        done = np.flatnonzero(batch.finished())
+        if done.size:
+            for row, _ in batch.leave(set(done.tolist())):
+                results[row.tag] = row.logprobs
+        if batch:
+            batch.step()
+    return results

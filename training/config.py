@@ -1,0 +1,68 @@
+"""`verbo train`'s settings: each field's default and help written once (the command line is
+generated from them). Importing this needs no TensorFlow, so `verbo --help` works without the
+`train` extra."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.cells import CELLS
+from engine.weights import REPO_WEIGHTS
+
+
+def default_checkpoint_root() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("VERBO_CHECKPOINTS", Path(user_cache_dir("verbo")) / "checkpoints"))
+
+
+def option(default, help: str, flag: str | None = None, **argparse):
+    """A training setting: its default and its `verbo train` help, written once."""
+    return field(default=default, metadata={"help": help, "flag": flag, "argparse": argparse})
+
+
+@dataclass
+class TrainConfig:
+    """Every `verbo train` option; the command line is generated from these fields."""
+
+    cell: str = option("gru", "tipo de celda", choices=tuple(CELLS))
+    units: int = option(1024, "unidades de la capa recurrente (o de la MLP del trigrama)")
+    embedding_dim: int = option(256, "dimensión de la incrustación de caracteres")
+    dropout: float = option(0.0, "dropout antes de la capa de salida")
+    epochs: int = option(20, "épocas como máximo")
+    batch_size: int = option(64, "ventanas por lote")
+    seq_len: int = option(100, "caracteres por ventana")
+    learning_rate: float = option(1e-3, "tasa de aprendizaje inicial (Adam)", flag="--lr")
+    lr_decay: float = option(0.3, "factor de la tasa de aprendizaje cuando la validación se "
+                                  "estanca")
+    min_delta: float = option(0.015, "bits/car. que una época debe ganar para contar como mejora")
+    patience: int = option(2, "épocas estancadas permitidas antes de parar")
+    mixed_precision: bool = option(False, "precisión mixta bfloat16 (más rápida en CPUs con AMX)",
+                                   flag="--bf16")
+    stateful: bool = option(False, "entrenamiento con estado sobre ventanas consecutivas")
+    max_chars: int | None = option(None, "usa solo el principio del corpus", type=int)
+    seed: int = option(1234, "semilla de la inicialización y del orden de las ventanas")
+    name: str | None = option(None, "nombre de la carpeta en weights/")
+    out_dir: str | None = option(None, "carpeta de salida", flag="--out")
+    checkpoint_dir: str | None = option(None, "carpeta de los puntos de control",
+                                        flag="--checkpoints")
+    warm_start: str | None = option(None, "carpeta de pesos de la que partir")
+    force_export: bool = option(False, "exporta aunque la salida tenga un modelo mejor")
+    fresh: bool = option(False, "descarta los puntos de control")
+
+    @property
+    def model_name(self) -> str:
+        if self.name:
+            return self.name
+        default_size = self.units == 1024 and self.embedding_dim == 256
+        return self.cell if default_size or self.cell == "trigrama" else f"{self.cell}{self.units}"
+
+    @property
+    def output(self) -> Path:
+        return Path(self.out_dir) if self.out_dir else REPO_WEIGHTS / self.model_name
+
+    @property
+    def checkpoints(self) -> Path:
+        return Path(self.checkpoint_dir) if self.checkpoint_dir else (
+            default_checkpoint_root() / self.model_name)

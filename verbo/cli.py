@@ -1,0 +1,239 @@
+"""The `verbo` command line: `repl` (default), `ask`, `discord`, `train`, `evaluate`, `bench`.
+
+This module wires the parts together and is the only one that prints for them: the serving core
+(`engine`), the fronts (`bot`) and training (`training`, which needs the `train` extra). Errors
+the parts raise become one Spanish line on stderr and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import importlib.util
+import os
+import signal
+import sys
+import threading
+
+TRAIN_EXTRA = "pip install 'verbo[train]'  (o, en el repositorio: pip install -e '.[train]')"
+
+
+def fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def missing_training_packages() -> list[str]:
+    return [name for name in ("tensorflow", "keras") if importlib.util.find_spec(name) is None]
+
+
+# -- training -------------------------------------------------------------------------------------
+def add_train_parser(sub) -> None:
+    """`verbo train`'s options, one per `TrainConfig` field (its default and help live there)."""
+    from training.config import TrainConfig
+
+    p = sub.add_parser("train", help="entrena un modelo sobre el corpus (extra «train»)")
+    for f in dataclasses.fields(TrainConfig):
+        flag = f.metadata["flag"] or "--" + f.name.replace("_", "-")
+        kwargs = dict(dest=f.name, default=f.default, help=f.metadata["help"],
+                      **f.metadata["argparse"])
+        if f.type in (bool, "bool"):
+            p.add_argument(flag, action="store_true", **kwargs)
+        else:
+            kwargs.setdefault("type", {"int": int, "float": float}.get(str(f.type), None))
+            if kwargs["type"] is None:
+                del kwargs["type"]
+            p.add_argument(flag, **kwargs)
+
+
+def run_train(args) -> int:
+    missing = missing_training_packages()
+    if missing:
+        return fail(f"`verbo train` necesita {' y '.join(missing)}; instala el extra: {TRAIN_EXTRA}")
+    from training.config import TrainConfig
+    from training.corpus import CorpusError
+    from training.train import TrainingError, train
+
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    try:
+        train(TrainConfig(**{k: v for k, v in vars(args).items() if k in names}),
+              say=lambda line: print(line, flush=True))
+    except (TrainingError, CorpusError) as error:
+        return fail(str(error))
+    return 0
+
+
+def add_evaluate_parser(sub) -> None:
+    p = sub.add_parser("evaluate", help="bits por carácter de cada modelo y de las referencias")
+    p.add_argument("models", nargs="*", help="carpetas de pesos (por defecto, todas en weights/)")
+    p.add_argument("--text", default=None, help="evalúa este archivo UTF-8 en vez de la validación")
+    p.add_argument("--no-baselines", action="store_true")
+    p.add_argument("--max-chars", type=int, default=None)
+
+
+def run_evaluate(args) -> int:
+    from engine import WeightsError
+    from training.corpus import CorpusError
+    from training.evaluate import EvaluationError, evaluate
+
+    try:
+        result = evaluate(args.models or None, args.text, args.max_chars, not args.no_baselines)
+    except (CorpusError, EvaluationError, WeightsError) as error:
+        return fail(str(error))
+    print(result.table())
+    return 0
+
+
+# -- serving ----------------------------------------------------------------------------------------
+async def open_engine(config):
+    """The engine with its default model loaded, or a clear message and None."""
+    from engine import EngineError
+
+    engine = config.engine()
+    try:
+        engine.model(config.model)
+    except EngineError as error:
+        await engine.close()
+        fail(f"no se puede cargar el modelo {config.model!r}: {error}")
+        return None
+    return engine
+
+
+async def console_main(config, lines: list[str] | None) -> int:
+    from bot.commands import Commands
+    from bot.repl import Repl
+
+    engine = await open_engine(config)
+    if engine is None:
+        return 2
+    # SIGTERM: stop what is running, save every channel's state, exit cleanly
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+    try:
+        repl = Repl(Commands(engine, config.prefix), history_path=config.history_path)
+        if lines is not None:
+            await repl.batch(lines)
+        elif sys.stdin.isatty():
+            await repl.interactive()
+        else:
+            await repl.batch(read_lines(sys.stdin))
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await engine.close()
+    return 0
+
+
+async def read_lines(stream):
+    """Lines of a blocking stream, read by a daemon thread so that the event loop stays free
+    for signals, and a pending read never holds up the exit."""
+    loop, queue = asyncio.get_running_loop(), asyncio.Queue()
+
+    def reader():
+        try:
+            for line in stream:
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+        except RuntimeError:
+            pass  # the loop has already closed: nobody is waiting for more lines
+
+    threading.Thread(target=reader, name="verbo-stdin", daemon=True).start()
+    while (line := await queue.get()) is not None:
+        yield line
+
+
+async def discord_main(config) -> int:
+    import logging
+
+    import discord
+
+    from bot.commands import Commands
+    from bot.discord_bot import create_bot
+
+    log = logging.getLogger("verbo.discord")
+    engine = await open_engine(config)
+    if engine is None:
+        return 2
+    bot = create_bot(Commands(engine, config.prefix), config.discord_options(),
+                     sharded=config.sharded)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda s=sig: (log.info("señal %s: cerrando", s.name),
+                                                    asyncio.ensure_future(bot.close())))
+    try:
+        async with bot:
+            await bot.start(config.discord_token)
+    except discord.LoginFailure:
+        return fail("Discord rechazó el token (DISCORD_TOKEN); revísalo en el portal de "
+                    "desarrolladores")
+    except discord.PrivilegedIntentsRequired:
+        return fail("activa el intent «Message Content» del bot en el portal de "
+                    "desarrolladores de Discord")
+    finally:
+        await engine.close()  # stops running generations and saves every channel's state
+        log.info("cerrado: estados guardados")
+    return 0
+
+
+def run_repl(config, args) -> int:
+    try:
+        return asyncio.run(console_main(config, None))
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_ask(config, args) -> int:
+    return asyncio.run(console_main(config, args.lines))
+
+
+def run_discord(config, args) -> int:
+    from bot.logs import setup_logging
+
+    if not config.discord_token:
+        return fail("falta DISCORD_TOKEN. Ponlo en el entorno o en un archivo .env "
+                    "(mira .env.example y la sección «Discord» del README)")
+    setup_logging(config.log_level, config.discord_token)
+    return asyncio.run(discord_main(config))
+
+
+# -- benchmarks -------------------------------------------------------------------------------------
+def run_bench(args) -> int:
+    import runpy
+
+    if args.which == "engine" and missing_training_packages():
+        return fail("la comparación con el método del notebook usa TensorFlow; instala el "
+                    f"extra: {TRAIN_EXTRA}")
+    rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+    sys.argv = [f"verbo bench {args.which}", *rest]
+    runpy.run_module(f"bench.{args.which}_bench", run_name="__main__")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="verbo", description="verbo: texto en español con RNN")
+    sub = parser.add_subparsers(dest="command")
+    add_train_parser(sub)
+    add_evaluate_parser(sub)
+    sub.add_parser("repl", help="la consola interactiva (por defecto)")
+    sub.add_parser("discord", help="el bot de Discord (DISCORD_TOKEN en el entorno o en .env)")
+    ask = sub.add_parser("ask", help="ejecuta uno o más comandos y sale")
+    ask.add_argument("lines", nargs="+", help="p. ej. '!continua Dios dijo:'")
+    bench = sub.add_parser("bench", help="benchmarks (bench/): engine, load")
+    bench.add_argument("which", nargs="?", default="engine", choices=("engine", "load"))
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    offline = {"train": run_train, "evaluate": run_evaluate, "bench": run_bench}
+    if args.command in offline:
+        return offline[args.command](args)
+    from verbo.config import Config, ConfigError
+
+    try:
+        config = Config.from_env()
+    except ConfigError as error:
+        return fail(str(error))
+    serving = {"repl": run_repl, "ask": run_ask, "discord": run_discord}
+    return serving[args.command or "repl"](config, args)

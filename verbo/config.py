@@ -1,0 +1,160 @@
+"""Settings from the environment (and a `.env` file), declared once: name, default, help.
+
+Each `Config` field names its environment variable and its help; the defaults come from the
+classes that use them (`engine.Limits`, `engine.Settings`, `DiscordOptions`), so a default is
+written in one place. `.env.example` is generated from this table (`python -m verbo.config`) and a
+test checks that the file in the repository matches it.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from bot.discord_options import DiscordOptions
+from engine.settings import Limits, Settings
+from engine.weights import REPO_WEIGHTS
+
+LIMITS, SETTINGS, DISCORD = Limits(), Settings(), DiscordOptions()
+TRUE_WORDS = ("1", "true", "yes", "si", "sí")
+
+
+class ConfigError(Exception):
+    """A setting in the environment cannot be used; the message names it."""
+
+
+def env(name: str, default, help: str, section: str, kind: type = str):
+    return field(default=default, metadata={"env": name, "help": help, "section": section,
+                                            "kind": kind})
+
+
+def state_dir() -> Path:
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("verbo"))
+
+
+@dataclass(frozen=True)
+class Config:
+    # -- Discord ------------------------------------------------------------------------------
+    discord_token: str = env(
+        "DISCORD_TOKEN", "", "The bot's token, from https://discord.com/developers/applications "
+        "→ your app → Bot → Reset Token.\nNever logged, echoed or shown in replies.", "Discord")
+    prefix: str = env("VERBO_PREFIX", DISCORD.prefix,
+                      "Command prefix for messages (slash commands work too once synced).",
+                      "Discord")
+    user_cooldown_rate: int = env("VERBO_USER_RATE", DISCORD.user_rate,
+                                  "Commands each user may send per window (cooldown) …",
+                                  "Discord", int)
+    user_cooldown_seconds: int = env("VERBO_USER_PER_SECONDS", int(DISCORD.user_per_seconds),
+                                     "… and the window in seconds.", "Discord", int)
+    channel_max_queued: int = env("VERBO_CHANNEL_MAX_QUEUED", DISCORD.channel_max_queued,
+                                  "Requests (running or waiting) allowed per Discord channel at "
+                                  "once.", "Discord", int)
+    settings_permission: str = env(
+        "VERBO_SETTINGS_PERMISSION", DISCORD.settings_permission,
+        "If set, only members with this Discord permission may change a channel's settings\n"
+        "(e.g. manage_messages, manage_channels); empty = everyone may.", "Discord")
+    sharded: bool = env("VERBO_SHARDED", False, "Run as AutoShardedBot (for bots in thousands of "
+                        "servers): 1 / 0.", "Discord", bool)
+    sync_commands: bool = env(
+        "VERBO_SYNC_COMMANDS", DISCORD.sync_commands,
+        "Publish the slash commands (/continua, /temperatura, …) to Discord at start-up: 1 / 0.\n"
+        "Needed once after install or after commands change; Discord may take a while to show "
+        "them.", "Discord", bool)
+    log_level: str = env("VERBO_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING, ERROR.",
+                         "Discord")
+    # -- Engine -------------------------------------------------------------------------------
+    model: str = env("VERBO_MODEL", SETTINGS.model, "Model used by new channels and by scoring: "
+                     "gru, lstm, srnn or trigrama (folders in weights/).", "Engine")
+    weights: Path = env("VERBO_WEIGHTS", None, "Folder holding the model folders (default: the "
+                        "repository's weights/).", "Engine", Path)
+    backend: str = env("VERBO_BACKEND", "numpy", "Inference backend: numpy (CPU, default), "
+                       "tensorflow, or auto (tensorflow when a GPU is present).", "Engine")
+    db_path: Path = env("VERBO_DB", None, "SQLite file with channel settings and states "
+                        "(default: the user state directory).", "Engine", Path)
+    max_batch: int = env("VERBO_MAX_BATCH", LIMITS.max_batch,
+                         "Most requests stepped together in one batch …", "Engine", int)
+    max_waiting: int = env("VERBO_MAX_WAITING", LIMITS.max_waiting,
+                           "… and most waiting before \"busy\" refusals.", "Engine", int)
+    max_text_chars: int = env("VERBO_MAX_TEXT", LIMITS.max_text_chars,
+                              "Longest text accepted (characters) …", "Engine", int)
+    max_length: int = env("VERBO_MAX_LENGTH", LIMITS.max_length,
+                          "… and longest generation (characters).", "Engine", int)
+    # -- REPL ---------------------------------------------------------------------------------
+    history_path: Path = env("VERBO_HISTORY", None, "Command history file (default: the user "
+                             "state directory).", "REPL", Path)
+
+    def __post_init__(self):
+        # computed defaults: where this user's files go
+        if self.weights is None:
+            object.__setattr__(self, "weights", REPO_WEIGHTS)
+        if self.db_path is None:
+            object.__setattr__(self, "db_path", state_dir() / "verbo.sqlite3")
+        if self.history_path is None:
+            object.__setattr__(self, "history_path", state_dir() / "historial")
+
+    @classmethod
+    def from_env(cls, load_dotenv_file: bool = True) -> "Config":
+        """Read every setting; a bad value is a ConfigError naming the variable."""
+        if load_dotenv_file:
+            from dotenv import load_dotenv
+
+            load_dotenv(Path.cwd() / ".env", override=False)
+        values = {}
+        for f in fields(cls):
+            raw = os.environ.get(f.metadata["env"], "").strip()
+            if raw:
+                values[f.name] = parse(f.metadata["env"], raw, f.metadata["kind"])
+        return cls(**values)
+
+    def limits(self) -> Limits:
+        return Limits(max_text_chars=self.max_text_chars, max_length=self.max_length,
+                      max_batch=self.max_batch, max_waiting=self.max_waiting)
+
+    def discord_options(self) -> DiscordOptions:
+        return DiscordOptions(prefix=self.prefix, user_rate=self.user_cooldown_rate,
+                              user_per_seconds=self.user_cooldown_seconds,
+                              channel_max_queued=self.channel_max_queued,
+                              settings_permission=self.settings_permission,
+                              sync_commands=self.sync_commands)
+
+    def engine(self):
+        from engine import Engine
+
+        return Engine(self.db_path, weights_root=self.weights, backend=self.backend,
+                      limits=self.limits(), default_model=self.model)
+
+
+def parse(name: str, raw: str, kind: type):
+    if kind is bool:
+        return raw.lower() in TRUE_WORDS
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} debe ser un número entero, no {raw!r}") from None
+    return kind(raw)
+
+
+def env_example() -> str:
+    """The text of `.env.example`: every setting, its help and its default."""
+    lines = ["# verbo settings. Copy to .env (never commit .env) or set them in the environment.",
+             "# Generated by `python -m verbo.config` from verbo/config.py: edit that, not this."]
+    section = None
+    for f in fields(Config):
+        meta = f.metadata
+        if meta["section"] != section:
+            section = meta["section"]
+            lines += ["", f"# --- {section} " + "-" * (84 - len(section))]
+        lines += [f"# {line}" for line in meta["help"].split("\n")]
+        default = f.default
+        if isinstance(default, bool):
+            default = int(default)
+        lines.append(f"{meta['env']}={'' if default is None else default}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(env_example())
