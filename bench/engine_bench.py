@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import seed_method
+from bench import models_bench, seed_method
 from engine import Engine, Limits
-from engine.weights import REPO_WEIGHTS, load_model_folder
+from engine.weights import REPO_WEIGHTS, list_model_folders, load_model_folder
 
 CHANNELS = (1, 2, 4, 8, 64, 256)  # 2-4: a small server; below 8 the kernel multiplies row by row
 
@@ -153,6 +153,11 @@ def main(argv=None) -> int:
     print("\n| medida | método del notebook | motor | mejora |\n|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    present = [p.name for p in list_model_folders(REPO_WEIGHTS)]
+    models = [m for m in models_bench.DEFAULT_MODELS if m in present]
+    if len(models) > 1:
+        print("\nCoste de servir cada modelo (mismo proceso, una ejecución):\n")
+        print(models_bench.table(asyncio.run(models_bench.measure(models, 64)), 64))
     return 0
 
 

@@ -293,7 +293,7 @@ COMMANDS = [
     Command("permuta", "permuta <palabra>",
             f"ordena las permutaciones de una palabra (hasta {MAX_PERMUTE_LETTERS} letras)",
             Commands.permuta),
-    Command("modelo", "modelo [nombre]", "muestra o cambia el modelo (gru, lstm, srnn, trigrama)",
+    Command("modelo", "modelo [nombre]", "muestra o cambia el modelo (gru, lstm, srnn, trigrama, mezcla…)",
             Commands.modelo, configures=True),
     Command("longitud", "longitud [n]", "muestra o cambia cuántos caracteres se generan",
             Commands.longitud, configures=True),

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import ChannelBusyError, ClosedError, EngineError, InputError
-from engine.kernel import NumpyKernel
+from engine.loading import load_kernel
 from engine.scheduler import Job, Scheduler
 from engine.sessions import SessionStore
 from engine.settings import Limits, Settings, check_changes, check_length
 from engine.vocab import EncodeReport
-from engine.weights import REPO_WEIGHTS, list_model_folders, load_model_folder
+from engine.weights import REPO_WEIGHTS, list_model_folders
 
 LN2 = math.log(2)
 
@@ -60,29 +60,8 @@ class ChannelStatus:
 @dataclass
 class LoadedModel:
     name: str
-    kernel: NumpyKernel
+    kernel: object  # a NumpyKernel, TensorflowKernel or MixtureKernel
     scheduler: Scheduler
-
-
-def make_kernel(folder, backend: str):
-    """The numpy kernel, or the TensorFlow one where asked for (or 'auto' and a GPU is present)."""
-    if backend not in ("auto", "numpy", "tensorflow"):
-        raise ValueError(f"backend desconocido {backend!r}: auto, numpy o tensorflow")
-    if backend == "tensorflow" or (backend == "auto" and _gpu_present()):
-        from engine.tf_kernel import TensorflowKernel
-
-        return TensorflowKernel(folder)
-    return NumpyKernel(folder)
-
-
-def _gpu_present() -> bool:
-    import importlib.util
-
-    if importlib.util.find_spec("tensorflow") is None:
-        return False
-    import tensorflow as tf
-
-    return bool(tf.config.list_physical_devices("GPU"))
 
 
 class Engine:
@@ -133,8 +112,7 @@ class Engine:
             if name not in available:  # never a path built from what a user typed
                 raise InputError(f"no hay modelo {name!r}; disponibles: "
                                  f"{', '.join(available) or 'ninguno'}")
-            folder = load_model_folder(self.weights_root / name)  # a WeightsError names the file
-            kernel = make_kernel(folder, self.backend)
+            kernel = load_kernel(self.weights_root / name, self.backend)  # WeightsError: names the file
             scheduler = Scheduler(kernel, self.limits.max_batch, self.limits.max_waiting)
             scheduler.start()
             self._models[name] = LoadedModel(name, kernel, scheduler)

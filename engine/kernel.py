@@ -29,6 +29,10 @@ class NumpyKernel:
         self.zero = self.zero_states(1)[0]
         self.start_state = self.transition(np.array([self.vocab.start_id]), self.zero[None])[0]
 
+    @property
+    def metrics(self) -> dict:
+        return self.model.metrics
+
     def zero_states(self, batch: int) -> np.ndarray:
         return self.cell.zero_states(batch)
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.batch import score_sequences
-from engine.kernel import NumpyKernel
+from engine.loading import load_kernel
+from engine.mixture import MixtureKernel
 from engine.vocab import Vocab
-from engine.weights import REPO_WEIGHTS, list_model_folders, load_model_folder
+from engine.weights import REPO_WEIGHTS, list_model_folders
 from training.baselines import kneser_ney_bits_per_char, lzma_bits_per_char
 from training.corpus import load_corpus, train_validation_split, truncate_at_chapter
 
@@ -49,20 +50,28 @@ def format_table(rows: list[Row], title: str) -> str:
     return "\n".join(lines)
 
 
+def describe(kernel) -> str:
+    """The table's "tipo": the cell and size, or a mixture's members and weights."""
+    if isinstance(kernel, MixtureKernel):
+        size = sum(parameter_count(m.model.arrays) for m in kernel.members)
+        members = " + ".join(f"{w:.2f} {m}" for m, w in kernel.weights.items())
+        return f"mezcla {members} ({size / 1e6:.2f} M)"
+    spec = kernel.spec
+    return f"{spec.cell} {spec.units} ({parameter_count(kernel.model.arrays) / 1e6:.2f} M)"
+
+
 def score_model(folder: Path, chapters_text: list[str]) -> Row:
-    model = load_model_folder(folder)
-    kernel = NumpyKernel(model)
+    kernel = load_kernel(folder)
     encoded, notes = [], []
     for text in chapters_text:
-        ids, report = model.vocab.encode(text)
+        ids, report = kernel.vocab.encode(text)
         encoded.append(ids)
         if report.changed:
             notes.append(report.describe())
     started = time.perf_counter()
     logprobs = score_sequences(kernel, encoded)
     bits = -sum(float(lp.sum()) for lp in logprobs) / LN2 / max(1, sum(map(len, encoded)))
-    kind = f"{model.spec.cell} {model.spec.units} ({parameter_count(model.arrays) / 1e6:.2f} M)"
-    return Row(folder.name, kind, bits, time.perf_counter() - started, "; ".join(notes))
+    return Row(folder.name, describe(kernel), bits, time.perf_counter() - started, "; ".join(notes))
 
 
 def baseline_rows(train_text: str, eval_texts: list[str], vocab: Vocab) -> list[Row]:

@@ -1,4 +1,4 @@
-"""The `verbo` command line: `repl` (default), `ask`, `discord`, `train`, `evaluate`, `bench`.
+"""The `verbo` command line: `repl` (default), `ask`, `discord`, `train`, `evaluate`, `mix`, `bench`.
 
 This module wires the parts together and is the only one that prints for them: the serving core
 (`engine`), the fronts (`bot`) and training (`training`, which needs the `train` extra). Errors
@@ -81,6 +81,25 @@ def run_evaluate(args) -> int:
     except (CorpusError, EvaluationError, WeightsError) as error:
         return fail(str(error))
     print(result.table())
+    return 0
+
+
+def add_mix_parser(sub) -> None:
+    p = sub.add_parser("mix", help="crea una mezcla de modelos con pesos ajustados en la "
+                                   "validación (p. ej. verbo mix gru lstm)")
+    p.add_argument("members", nargs="+", help="carpetas de modelos en weights/ (dos o más)")
+    p.add_argument("--name", default="mezcla", help="nombre de la mezcla (por defecto: mezcla)")
+
+
+def run_mix(args) -> int:
+    from engine import WeightsError
+    from training.corpus import CorpusError
+    from training.mixture import MixtureError, build_mixture
+
+    try:
+        build_mixture(args.members, args.name, say=lambda line: print(line, flush=True))
+    except (CorpusError, MixtureError, WeightsError) as error:
+        return fail(str(error))
     return 0
 
 
@@ -213,12 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     add_train_parser(sub)
     add_evaluate_parser(sub)
+    add_mix_parser(sub)
     sub.add_parser("repl", help="la consola interactiva (por defecto)")
     sub.add_parser("discord", help="el bot de Discord (DISCORD_TOKEN en el entorno o en .env)")
     ask = sub.add_parser("ask", help="ejecuta uno o más comandos y sale")
     ask.add_argument("lines", nargs="+", help="p. ej. '!continua Dios dijo:'")
-    bench = sub.add_parser("bench", help="benchmarks (bench/): engine, load")
-    bench.add_argument("which", nargs="?", default="engine", choices=("engine", "load"))
+    bench = sub.add_parser("bench", help="benchmarks (bench/): engine, models, load")
+    bench.add_argument("which", nargs="?", default="engine", choices=("engine", "models", "load"))
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
@@ -226,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    offline = {"train": run_train, "evaluate": run_evaluate, "bench": run_bench}
+    offline = {"train": run_train, "evaluate": run_evaluate, "mix": run_mix, "bench": run_bench}
     if args.command in offline:
         return offline[args.command](args)
     from verbo.config import Config, ConfigError

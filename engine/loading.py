@@ -1,0 +1,57 @@
+"""From a model folder to a kernel: a cell model (NumPy, or TensorFlow where chosen) or a mixture
+of other folders (`engine.mixture`)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+from engine.errors import WeightsError
+from engine.kernel import NumpyKernel
+from engine.mixture import MixtureKernel, MixtureSpec
+from engine.settings import MODEL_NAME
+from engine.weights import ModelFolder, load_model_folder
+
+BACKENDS = ("auto", "numpy", "tensorflow")
+
+
+def make_kernel(folder: ModelFolder, backend: str = "numpy") -> NumpyKernel:
+    """The NumPy kernel, or the TensorFlow one where asked for (or 'auto' and a GPU is present)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend desconocido {backend!r}: auto, numpy o tensorflow")
+    if backend == "tensorflow" or (backend == "auto" and _gpu_present()):
+        from engine.tf_kernel import TensorflowKernel
+
+        return TensorflowKernel(folder)
+    return NumpyKernel(folder)
+
+
+def _gpu_present() -> bool:
+    if importlib.util.find_spec("tensorflow") is None:
+        return False
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def load_kernel(path: Path, backend: str = "numpy"):
+    """The kernel of the model in `path`; a WeightsError names whatever file is at fault."""
+    path = Path(path)
+    spec = MixtureSpec.read(path / "spec.json")
+    if spec is None:
+        return make_kernel(load_model_folder(path), backend)
+    members = []
+    for name in spec.members:
+        if not MODEL_NAME.fullmatch(name):
+            raise WeightsError(f"{path / 'spec.json'}: {name!r} no es un nombre de modelo")
+        member = path.parent / name
+        if MixtureSpec.read(member / "spec.json") is not None:
+            raise WeightsError(f"{path / 'spec.json'}: {name!r} es otra mezcla; mezcla modelos")
+        members.append(make_kernel(load_model_folder(member), backend))
+    metrics = {}
+    if (path / "metrics.json").is_file():
+        try:
+            metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise WeightsError(f"{path / 'metrics.json'} no es JSON válido: {error}") from error
+    return MixtureKernel(path.name, spec, members, metrics)

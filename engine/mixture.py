@@ -1,0 +1,102 @@
+"""A mixture of models: the next-character distribution is Σ wᵢ pᵢ over its members.
+
+A mixture folder holds no weights of its own: `spec.json` names the member folders (siblings in
+the same models folder) and their weights, e.g. {"mixture": {"gru": 0.4, "lstm": 0.6}}. Its state
+row is the members' state rows side by side, so it goes through the batch and the inference queue
+like any model: each step, every member steps its slice of the batch (a mixture row costs about
+one row of each member), and `readout` returns log Σ wᵢ pᵢ as logits. Temperature, top-k and top-p
+then apply to the mixed distribution, and scoring reads the mixed log-probability of each
+character. The mixture is in probability space, not in logits: the members' mistakes average out.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import WeightsError
+from engine.linalg import log_softmax
+
+
+@dataclass(frozen=True)
+class MixtureSpec:
+    members: dict[str, float]  # member folder name -> weight (they sum to 1)
+
+    def __post_init__(self):
+        if len(self.members) < 2:
+            raise ValueError("una mezcla necesita al menos dos modelos")
+        weights = list(self.members.values())
+        if any(not isinstance(w, (int, float)) or w <= 0 for w in weights):
+            raise ValueError("los pesos de la mezcla deben ser números positivos")
+        if abs(sum(weights) - 1.0) > 1e-6:
+            raise ValueError(f"los pesos de la mezcla deben sumar 1, no {sum(weights):g}")
+
+    def to_json(self) -> str:
+        return json.dumps({"mixture": self.members}, indent=2)
+
+    @staticmethod
+    def read(path: Path) -> MixtureSpec | None:
+        """The spec if `path` (a spec.json) describes a mixture, else None."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # not a mixture's: the ordinary loader names what is wrong
+        if not isinstance(data, dict) or "mixture" not in data:
+            return None
+        if set(data) != {"mixture"} or not isinstance(data["mixture"], dict):
+            raise WeightsError(f"{path}: una mezcla solo lleva {{\"mixture\": {{modelo: peso}}}}")
+        try:
+            return MixtureSpec(dict(data["mixture"]))
+        except ValueError as error:
+            raise WeightsError(f"{path} no es válido: {error}") from error
+
+
+class MixtureKernel:
+    """The kernel interface (`transition`, `readout`, states) over member kernels."""
+
+    def __init__(self, name: str, spec: MixtureSpec, members: list, metrics: dict | None = None):
+        self.name, self.spec, self.members = name, spec, members
+        self.metrics = metrics or {}
+        self.vocab = members[0].vocab
+        for member in members[1:]:
+            if member.vocab != self.vocab:
+                raise WeightsError(f"la mezcla {name!r}: {member.model.name!r} tiene otro "
+                                   f"vocabulario que {members[0].model.name!r}")
+        self.log_weights = np.log(np.array(list(spec.members.values()), np.float64))[:, None, None]
+        sizes = [m.state_size for m in members]
+        bounds = np.cumsum([0, *sizes])
+        self.slices = [slice(int(a), int(b)) for a, b in zip(bounds, bounds[1:])]
+        self.state_size = int(bounds[-1])
+        self.zero = np.concatenate([m.zero for m in members])
+        self.start_state = np.concatenate([m.start_state for m in members])
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return dict(self.spec.members)
+
+    def zero_states(self, batch: int) -> np.ndarray:
+        return np.concatenate([m.zero_states(batch) for m in self.members], axis=1)
+
+    def start_states(self, batch: int) -> np.ndarray:
+        return np.repeat(self.start_state[None], batch, axis=0)
+
+    def transition(self, ids: np.ndarray, states: np.ndarray) -> np.ndarray:
+        return np.concatenate([m.transition(ids, states[:, s])
+                               for m, s in zip(self.members, self.slices)], axis=1)
+
+    def member_log_probs(self, states: np.ndarray) -> np.ndarray:
+        """(members, B, V): each member's log-probabilities of the next character."""
+        return np.stack([log_softmax(m.readout(states[:, s]).astype(np.float64))
+                         for m, s in zip(self.members, self.slices)])
+
+    def readout(self, states: np.ndarray) -> np.ndarray:
+        """log Σ wᵢ pᵢ: logits whose softmax is the mixed distribution."""
+        weighted = self.member_log_probs(states) + self.log_weights
+        peak = weighted.max(axis=0)
+        return peak + np.log(np.exp(weighted - peak).sum(axis=0))
+
+    def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        states = self.transition(ids, states)
+        return self.readout(states), states
