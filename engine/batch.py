@@ -32,6 +32,16 @@ class Job:
     seed: int | None = None
     record: bool = False  # keep the log-probability of every input character
     final_logits: bool = False  # return the next-character logits after the last step
+    # where a generation may end early, once it has `min_length` characters: right after one of
+    # `stop_after` (a full stop, a line break), or just before one of `stop_before` (a verse
+    # number: it is neither shown nor read, so the state is the one before it)
+    stop_after: frozenset[int] = frozenset()
+    stop_before: frozenset[int] = frozenset()
+    min_length: int = 0
+
+    @property
+    def stops(self) -> bool:
+        return bool(self.stop_after or self.stop_before)
 
 
 @dataclass
@@ -44,10 +54,13 @@ class Row:
     rng: np.random.Generator | None = None  # only rows that sample need one
     started: float = 0.0
     position: int = 0  # input characters consumed (kept up to date by Batch.sync)
+    target: int = -1  # characters to generate: the job's, or fewer once a stop was sampled
     generated: list = field(default_factory=list)
     logprobs: np.ndarray | None = None
 
     def __post_init__(self):
+        if self.target < 0:
+            self.target = self.job.generate
         if self.job.record and self.logprobs is None:
             self.logprobs = np.zeros(len(self.job.inputs), np.float32)
 
@@ -68,7 +81,7 @@ class Batch:
         rows, jobs = self.rows, [r.job for r in self.rows]
         self.positions = np.array([r.position for r in rows], np.int64)
         self.lengths = np.array([len(j.inputs) for j in jobs], np.int64)
-        self.targets = np.array([j.generate for j in jobs], np.int64)
+        self.targets = np.array([r.target for r in rows], np.int64)
         self.counts = np.array([len(r.generated) for r in rows], np.int64)
         self.record = np.array([j.record for j in jobs], bool)
         self.temperatures = np.array([j.temperature for j in jobs], np.float64)
@@ -87,11 +100,21 @@ class Batch:
         for row, offset in zip(rows, self.offsets):
             if row.logprobs is not None:
                 self.logprobs[offset:offset + len(row.logprobs)] = row.logprobs
+        self.any_stop = any(j.stops for j in jobs)
+        if self.any_stop:  # one row of booleans per job, indexed by character id
+            width = self.kernel.vocab_size
+            self.stop_after = np.zeros((len(rows), width), bool)
+            self.stop_before = np.zeros((len(rows), width), bool)
+            for i, job in enumerate(jobs):
+                self.stop_after[i, list(job.stop_after)] = True
+                self.stop_before[i, list(job.stop_before)] = True
+            self.min_lengths = np.array([j.min_length for j in jobs], np.int64)
 
     def sync(self) -> None:
         """Copy the arrays' progress back into the row objects."""
         for i, row in enumerate(self.rows):
             row.position = int(self.positions[i])
+            row.target = int(self.targets[i])
             if row.logprobs is not None:
                 row.logprobs = self.logprobs[self.offsets[i]:self.offsets[i] + self.lengths[i]].copy()
 
@@ -114,7 +137,7 @@ class Batch:
 
     def step(self) -> tuple[np.ndarray, np.ndarray]:
         """Every row consumes one character; returns (ids, indices of rows that sampled)."""
-        if self.pending_inputs == 0:  # the steady state: every row samples
+        if self.pending_inputs == 0 and not self.any_stop:  # the steady state: every row samples
             ids = sample(self.kernel.readout(self.states), self.temperatures, self.top_k,
                          self.top_p, self.generators, self.any_greedy, self.any_truncation)
             self.states = self.kernel.transition(ids, self.states)
@@ -144,10 +167,26 @@ class Batch:
                                   self.top_k[sampled], self.top_p[sampled],
                                   [self.generators[i] for i in sampled], self.any_greedy,
                                   self.any_truncation)
+        before = self._stop(sampled, ids) if self.any_stop and sampled.size else None
+        previous = self.states
         self.states = self.kernel.transition(ids, self.states)
         self.positions += in_input
+        if before is not None and before.size:  # ends before this character: not read, not shown
+            self.states[before] = previous[before]
+            sampling[before] = False
+            sampled = np.flatnonzero(sampling)
         self.counts += sampling
         return ids, sampled
+
+    def _stop(self, sampled: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """End the rows whose sampled character is a stop; returns those that end before it."""
+        chosen = ids[sampled]
+        ready = self.counts[sampled] + 1 >= self.min_lengths[sampled]
+        after = sampled[ready & self.stop_after[sampled, chosen]]
+        before = sampled[ready & self.stop_before[sampled, chosen]]
+        self.targets[after] = self.counts[after] + 1  # this character is the last
+        self.targets[before] = self.counts[before]  # the one before it was
+        return before
 
     def leave(self, leaving: set[int]) -> list[tuple[Row, np.ndarray]]:
         """Remove these rows; returns each with its state as it is now."""

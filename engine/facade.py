@@ -22,6 +22,9 @@ from engine.vocab import EncodeReport
 from engine.weights import REPO_WEIGHTS, list_model_folders
 
 LN2 = math.log(2)
+# the stop setting: characters a generation may end right after, and characters it ends before
+STOPS = {"sentence": (".!?", ""), "line": ("\n", ""), "verse": ("", "0123456789")}
+MIN_LENGTH_BEFORE_STOP = 30  # characters generated before a stop may end the generation
 
 
 @dataclass
@@ -104,19 +107,37 @@ class Engine:
     def available_models(self) -> list[str]:
         return [p.name for p in list_model_folders(self.weights_root)]
 
-    def model(self, name: str) -> LoadedModel:
+    def _folder(self, name: str) -> Path:
         if self._closed:
             raise ClosedError("el motor se está cerrando")
-        if name not in self._models:
-            available = self.available_models()
-            if name not in available:  # never a path built from what a user typed
-                raise InputError(f"no hay modelo {name!r}; disponibles: "
-                                 f"{', '.join(available) or 'ninguno'}")
-            kernel = load_kernel(self.weights_root / name, self.backend)  # WeightsError: names the file
+        available = self.available_models()
+        if name not in available:  # never a path built from what a user typed
+            raise InputError(f"no hay modelo {name!r}; disponibles: "
+                             f"{', '.join(available) or 'ninguno'}")
+        return self.weights_root / name
+
+    def _serve(self, name: str, kernel) -> LoadedModel:
+        if name not in self._models:  # a concurrent load may have finished first
             scheduler = Scheduler(kernel, self.limits.max_batch, self.limits.max_waiting)
             scheduler.start()
             self._models[name] = LoadedModel(name, kernel, scheduler)
         return self._models[name]
+
+    def model(self, name: str) -> LoadedModel:
+        """The model, loaded now if it is not yet (for start-up: this blocks while it loads)."""
+        if name in self._models:
+            return self._models[name]
+        return self._serve(name, load_kernel(self._folder(name), self.backend))
+
+    async def load(self, name: str) -> LoadedModel:
+        """The model, loaded off the event loop on first use; cancelling the caller abandons the
+        load and changes nothing. A WeightsError names the file at fault."""
+        if name in self._models:
+            return self._models[name]
+        kernel = await asyncio.to_thread(load_kernel, self._folder(name), self.backend)
+        if self._closed:
+            raise ClosedError("el motor se está cerrando")
+        return self._serve(name, kernel)
 
     # -- settings -----------------------------------------------------------------------------
     async def settings(self, channel: str) -> Settings:
@@ -127,7 +148,7 @@ class Engine:
         front-ends parse what people type with `engine.settings.parse_*`)."""
         clean = check_changes(changes, self.limits)
         if "model" in clean:  # load it now: a missing or broken model is reported here
-            self.model(clean["model"])
+            await self.load(clean["model"])
         session = await self.store.get(channel)
         if session.busy and "model" in clean and clean["model"] != session.settings.model:
             raise ChannelBusyError("hay una generación en curso; detenla antes de cambiar de modelo")
@@ -146,32 +167,46 @@ class Engine:
 
     # -- text ---------------------------------------------------------------------------------
     def encode(self, model: LoadedModel, text: str, allow_empty: bool = False):
+        """The text as the model's ids, and what had to be replaced or dropped (the vocabulary's
+        policy, the same for every command); refused if nothing is left but asked for."""
         if len(text) > self.limits.max_text_chars:
             raise InputError(f"el texto es demasiado largo ({len(text):,} caracteres; "
                              f"máximo {self.limits.max_text_chars:,})")
         ids, report = model.kernel.vocab.encode(text)
         if not allow_empty and not text.strip():
             raise InputError("el texto está vacío")
-        if not allow_empty and not len(ids):
-            raise InputError("ningún carácter del texto está en el vocabulario del modelo")
+        if text.strip() and not len(ids):
+            raise InputError(f"«{text[:40]}» queda vacío: ningún carácter está en el vocabulario "
+                             f"del modelo ({report.describe()})")
         return ids, report
+
+    async def normalize(self, text: str, model_name: str | None = None
+                        ) -> tuple[str, EncodeReport]:
+        """The text as a model reads it, and what was replaced or dropped to get there."""
+        model = await self.load(model_name or self.default_model)
+        ids, report = self.encode(model, text, allow_empty=True)
+        return model.kernel.vocab.decode(ids), report
 
     # -- generation ---------------------------------------------------------------------------
     async def generate_stream(self, channel: str, text: str | None = None,
                               length: int | None = None):
         """Async iterator of text chunks; the channel's state carries on afterwards."""
-        session = await self.store.get(channel)
-        if session.busy:
+        while True:  # load the channel's model, then check: it may have changed meanwhile
+            session = await self.store.get(channel)
+            model = await self.load(session.settings.model)
+            if model.name == session.settings.model:
+                break
+        if session.busy:  # from here to the ticket nothing awaits: one generation per channel
             raise ChannelBusyError("ya hay una generación en curso en este canal")
         settings = session.settings
-        model = self.model(settings.model)
         ids, _ = self.encode(model, text or "", allow_empty=True)
         n = settings.length if length is None else check_length(length, self.limits)
         start = session.state if (session.state is not None and
                                   session.state_model == model.name) else model.kernel.start_state
         ticket = model.scheduler.submit(Job(
             inputs=ids, state=start, generate=n, temperature=settings.temperature,
-            top_k=settings.top_k, top_p=settings.top_p, seed=settings.seed))
+            top_k=settings.top_k, top_p=settings.top_p, seed=settings.seed,
+            **self._stops(model, settings.stop, n)))
         session.ticket = ticket
         decode = model.kernel.vocab.decode
         saved = False
@@ -196,6 +231,17 @@ class Engine:
                        length: int | None = None) -> str:
         return "".join([chunk async for chunk in self.generate_stream(channel, text, length)])
 
+    @staticmethod
+    def _stops(model: LoadedModel, stop: str, length: int) -> dict:
+        """The Job fields that end a generation at the channel's stop setting."""
+        if stop == "none":
+            return {}
+        after, before = STOPS[stop]
+        index = model.kernel.vocab.index
+        return {"stop_after": frozenset(index[c] for c in after if c in index),
+                "stop_before": frozenset(index[c] for c in before if c in index),
+                "min_length": min(MIN_LENGTH_BEFORE_STOP, length)}
+
     def stop(self, channel: str) -> bool:
         """Cancel the channel's running generation, if any."""
         session = self.store.cached_session(channel)
@@ -213,11 +259,16 @@ class Engine:
             tickets = [model.scheduler.submit(Job(inputs=ids, state=model.kernel.start_state,
                                                   record=True))
                        for ids in ids_list[begin:begin + chunk]]
-            results += await asyncio.gather(*(t.result() for t in tickets))
+            try:
+                results += await asyncio.gather(*(t.result() for t in tickets))
+            except asyncio.CancelledError:  # the caller gave up: free the rows at the next step
+                for ticket in tickets:
+                    ticket.cancel()
+                raise
         return results
 
     async def score(self, text: str, model_name: str | None = None) -> Score:
-        model = self.model(model_name or self.default_model)
+        model = await self.load(model_name or self.default_model)
         ids, report = self.encode(model, text)
         (result,) = await self._score_ids(model, [ids])
         return Score(model.kernel.vocab.decode(ids), result.logprobs, report)
@@ -228,8 +279,13 @@ class Engine:
         limit = max_texts or self.limits.max_rank_texts
         if not 2 <= len(texts) <= limit:
             raise InputError(f"compara entre 2 y {limit} textos")
-        model = self.model(model_name or self.default_model)
-        encoded = [self.encode(model, t) for t in texts]
+        model = await self.load(model_name or self.default_model)
+        encoded = []
+        for number, text in enumerate(texts, start=1):
+            try:
+                encoded.append(self.encode(model, text))
+            except InputError as error:  # say which text
+                raise InputError(f"texto {number}: {error}") from None
         results = await self._score_ids(model, [ids for ids, _ in encoded])
         scores = [Score(model.kernel.vocab.decode(ids), r.logprobs, rep)
                   for (ids, rep), r in zip(encoded, results)]
@@ -238,11 +294,15 @@ class Engine:
     async def next_chars(self, text: str, model_name: str | None = None,
                          top: int = 10) -> list[tuple[str, float]]:
         """The most likely next characters after `text` (read from the start state)."""
-        model = self.model(model_name or self.default_model)
+        model = await self.load(model_name or self.default_model)
         ids, _ = self.encode(model, text, allow_empty=True)
         ticket = model.scheduler.submit(Job(inputs=ids, state=model.kernel.start_state,
                                             final_logits=True))
-        logits = (await ticket.result()).logits.astype(np.float64)
+        try:
+            logits = (await ticket.result()).logits.astype(np.float64)
+        except asyncio.CancelledError:
+            ticket.cancel()
+            raise
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
         order = np.argsort(-probs)[:top]

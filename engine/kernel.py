@@ -30,6 +30,10 @@ class NumpyKernel:
         self.start_state = self.transition(np.array([self.vocab.start_id]), self.zero[None])[0]
 
     @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    @property
     def metrics(self) -> dict:
         return self.model.metrics
 

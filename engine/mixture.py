@@ -73,6 +73,10 @@ class MixtureKernel:
         self.start_state = np.concatenate([m.start_state for m in members])
 
     @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    @property
     def weights(self) -> dict[str, float]:
         return dict(self.spec.members)
 

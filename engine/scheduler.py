@@ -77,6 +77,8 @@ class Ticket:
             return
         if error is not None:
             self._result.set_exception(error)
+            # a caller that gave up (Ctrl-C, shutdown) never reads it: that is no bug to report
+            self._result.exception()
         else:
             self._result.set_result(result)
         self._chunks.put_nowait(_END)

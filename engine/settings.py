@@ -16,6 +16,9 @@ from engine.vocab import strip_accents
 
 MAX_TEMPERATURE = 5.0
 MAX_SEED = 2**63 - 1
+# where a generation may end before its length: at the first sentence end, line break or verse
+# number once it has a few words (the engine's STOPS say which characters those are)
+STOP_KINDS = ("none", "sentence", "line", "verse")
 NO_SEED_WORDS = ("no", "ninguna", "off")
 MODEL_NAME = re.compile(r"[\w][\w.-]*")
 
@@ -41,6 +44,7 @@ class Settings:
     seed: int | None = None  # None: every generation differs
     top_k: int = 0  # 0 = no cut
     top_p: float = 1.0  # 1 = no cut
+    stop: str = "none"  # end early: "sentence", "line" or "verse" (see STOP_KINDS)
 
     @classmethod
     def field_names(cls) -> set[str]:
@@ -102,6 +106,12 @@ def check_top_p(value) -> float:
     return float(value)
 
 
+def check_stop(value) -> str:
+    if value not in STOP_KINDS:
+        raise InputError(f"parada desconocida {str(value)[:40]!r}")
+    return value
+
+
 def check_model_name(value) -> str:
     """A name that can only be a folder directly under the models' root."""
     if not isinstance(value, str) or len(value) > 64 or not MODEL_NAME.fullmatch(value):
@@ -113,7 +123,7 @@ def check_changes(changes: dict, limits: Limits) -> dict:
     """Every change checked, all of them before any is applied (whether the named model exists
     is the engine's to check: only it knows the models)."""
     checks = {"temperature": check_temperature, "length": lambda v: check_length(v, limits),
-              "seed": check_seed, "top_k": check_top_k, "top_p": check_top_p,
+              "seed": check_seed, "top_k": check_top_k, "top_p": check_top_p, "stop": check_stop,
               "model": check_model_name}
     unknown = set(changes) - set(checks)
     if unknown:
