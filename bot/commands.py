@@ -13,7 +13,7 @@ import itertools
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from engine import (
     Engine,
@@ -38,6 +38,9 @@ class Reply:
     heatmap: list[tuple[str, float]] | None = None  # (character, surprise in bits)
     bars: list[tuple[str, float]] | None = None  # (character, probability)
     bars_title: str = ""
+    note: str = ""  # a remark beside the answer (characters the vocabulary replaced or dropped)
+    data: dict = field(default_factory=dict)  # the answer's figures, for programs (--json)
+    command: str = ""  # the command that answered (set by `run`)
 
 
 @dataclass
@@ -64,11 +67,8 @@ class Command:
 
 
 def describe_score(score) -> str:
-    text = (f"log-verosimilitud {score.nats:.2f} nats · {score.bits_per_char:.3f} bits/carácter · "
+    return (f"log-verosimilitud {score.nats:.2f} nats · {score.bits_per_char:.3f} bits/carácter · "
             f"perplejidad {score.perplexity:.2f} ({len(score.text)} caracteres)")
-    if score.report.changed:
-        text += f"\nfuera del vocabulario: {score.report.describe()}"
-    return text
 
 
 class Commands:
@@ -106,12 +106,15 @@ class Commands:
         if command is None:
             return self.unknown(name)
         if command.configures and args.strip() and not ctx.may_configure:
-            return Reply("no tienes permiso para cambiar los ajustes de este canal", error=True)
-        try:
-            return await command.handler(self, ctx, args.lstrip() if command.takes_text
-                                         else args.strip())
-        except EngineError as error:
-            return Reply(self.word(error), error=True)
+            reply = Reply("no tienes permiso para cambiar los ajustes de este canal", error=True)
+        else:
+            try:
+                reply = await command.handler(self, ctx, args.lstrip() if command.takes_text
+                                              else args.strip())
+            except EngineError as error:
+                reply = Reply(self.word(error), error=True)
+        reply.command = command.name
+        return reply
 
     def unknown(self, name: str) -> Reply:
         close = difflib.get_close_matches(strip_accents(name.lower()), list(self.table), n=1)
@@ -131,6 +134,10 @@ class Commands:
 
     # -- generation ---------------------------------------------------------------------------
     async def continua(self, ctx: Context, args: str) -> Reply:
+        note = ""
+        if args:
+            _, report = await self.engine.normalize(args, await self.model_for(ctx))
+            note = out_of_vocabulary(report)
         stream = self.engine.generate_stream(ctx.channel, args or None)
         try:
             first = await stream.__anext__()  # errors (busy, bad text) surface here, as replies
@@ -145,7 +152,7 @@ class Commands:
             finally:
                 await stream.aclose()
 
-        return Reply(text=args, stream=rest())
+        return Reply(text=args, stream=rest(), note=note)
 
     async def para(self, ctx: Context, args: str) -> Reply:
         if self.engine.stop(ctx.channel):
@@ -162,7 +169,8 @@ class Commands:
         except InputError as error:
             return Reply(f"{error}; ejemplo: {self.prefix}temperatura 0.5", error=True)
         settings = await self.engine.update(ctx.channel, temperature=value)
-        return Reply(f"temperatura: {settings.temperature:g}")
+        return Reply(f"temperatura: {settings.temperature:g}",
+                     data={"temperature": settings.temperature})
 
     async def longitud(self, ctx: Context, args: str) -> Reply:
         if not args:
@@ -170,7 +178,8 @@ class Commands:
             return Reply(f"longitud: {n} caracteres por generación")
         settings = await self.engine.update(ctx.channel,
                                             length=parse_length(args, self.engine.limits))
-        return Reply(f"longitud: {settings.length} caracteres por generación")
+        return Reply(f"longitud: {settings.length} caracteres por generación",
+                     data={"length": settings.length})
 
     async def semilla(self, ctx: Context, args: str) -> Reply:
         if not args:
@@ -179,7 +188,7 @@ class Commands:
                          else f"semilla: {seed} (generaciones reproducibles)")
         settings = await self.engine.update(ctx.channel, seed=parse_seed(args))
         return Reply("semilla desactivada" if settings.seed is None
-                     else f"semilla: {settings.seed}")
+                     else f"semilla: {settings.seed}", data={"seed": settings.seed})
 
     async def modelo(self, ctx: Context, args: str) -> Reply:
         available = self.engine.available_models()
@@ -187,7 +196,20 @@ class Commands:
             current = (await self.engine.settings(ctx.channel)).model
             return Reply(f"modelo: {current} (disponibles: {', '.join(available)})")
         settings = await self.engine.update(ctx.channel, model=args.lower())
-        return Reply(f"modelo: {settings.model}; el estado del canal vuelve al inicio")
+        return Reply(f"modelo: {settings.model}; el estado del canal vuelve al inicio",
+                     data={"model": settings.model})
+
+    async def parada(self, ctx: Context, args: str) -> Reply:
+        if not args:
+            stop = (await self.engine.settings(ctx.channel)).stop
+            return Reply(f"parada: {STOP_WORDS[stop]} ({STOP_HELP[stop]})", data={"stop": stop})
+        stop = STOP_SETTINGS.get(strip_accents(args.lower()))
+        if stop is None:
+            return Reply(f"parada desconocida «{args[:40]}»; usa {self.prefix}parada "
+                         "frase, línea, versículo o no", error=True)
+        settings = await self.engine.update(ctx.channel, stop=stop)
+        return Reply(f"parada: {STOP_WORDS[settings.stop]} ({STOP_HELP[settings.stop]})",
+                     data={"stop": settings.stop})
 
     async def reinicia(self, ctx: Context, args: str) -> Reply:
         await self.engine.reset(ctx.channel)
@@ -199,9 +221,12 @@ class Commands:
         seed = "ninguna" if s.seed is None else s.seed
         return Reply(
             f"modelo {s.model} · temperatura {s.temperature:g} · longitud {s.length} · "
-            f"semilla {seed}\nestado: {'continuando' if status.continuing else 'inicial'}"
+            f"semilla {seed} · parada {STOP_WORDS[s.stop]}"
+            f"\nestado: {'continuando' if status.continuing else 'inicial'}"
             + (" · generando ahora" if status.busy else "")
-            + f"\nmodelos disponibles: {', '.join(status.models)}")
+            + f"\nmodelos disponibles: {', '.join(status.models)}",
+            data={"settings": asdict(s), "continuing": status.continuing, "busy": status.busy,
+                  "models": status.models})
 
     # -- judging text -------------------------------------------------------------------------
     async def model_for(self, ctx: Context) -> str:
@@ -212,26 +237,36 @@ class Commands:
             return Reply(f"uso: {self.prefix}probabilidad <texto>", error=True)
         score = await self.engine.score(args, await self.model_for(ctx))
         heat = list(zip(score.text, (float(b) for b in score.surprise_bits)))
-        return Reply(text=describe_score(score), heatmap=heat)
+        return Reply(text=describe_score(score), heatmap=heat, note=out_of_vocabulary(score.report),
+                     data=score_data(score) | {"surprise_bits": [round(b, 3) for _, b in heat]})
 
     async def siguiente(self, ctx: Context, args: str) -> Reply:
         if not args:
             return Reply(f"uso: {self.prefix}siguiente <texto>", error=True)
-        top = await self.engine.next_chars(args, await self.model_for(ctx))
+        model = await self.model_for(ctx)
+        _, report = await self.engine.normalize(args, model)
+        top = await self.engine.next_chars(args, model)
         return Reply(text=f"siguiente carácter tras «{args[-40:]}»:", bars=top,
-                     bars_title=args[-40:])
+                     bars_title=args[-40:], note=out_of_vocabulary(report),
+                     data={"distribution": [{"char": c, "probability": round(p, 6)}
+                                            for c, p in top]})
 
     async def compara(self, ctx: Context, args: str) -> Reply:
         texts = [t.strip() for t in args.split("|") if t.strip()]
         if len(texts) < 2:
             return Reply(f"uso: {self.prefix}compara texto uno | texto dos | …", error=True)
         ranked = await self.engine.rank(texts, await self.model_for(ctx))
-        return Reply(text=ranking_table(ranked))
+        notes = "; ".join(f"«{s.text}»: {s.report.describe()}" for s in ranked if s.report.changed)
+        return Reply(text=ranking_table(ranked), data={"ranking": [score_data(s) for s in ranked]},
+                     note=f"fuera del vocabulario: {notes}" if notes else "")
 
     async def permuta(self, ctx: Context, args: str) -> Reply:
-        word = args.strip()
-        if not word or " " in word:
+        if not args.strip() or " " in args.strip():
             return Reply(f"uso: {self.prefix}permuta <palabra>", error=True)
+        # the letters the model reads: what the vocabulary drops is not permuted
+        word, report = await self.engine.normalize(args.strip(), await self.model_for(ctx))
+        if not word:
+            return Reply(f"«{args[:40]}» queda vacía: {report.describe()}", error=True)
         if len(word) > MAX_PERMUTE_LETTERS:
             return Reply(f"como mucho {MAX_PERMUTE_LETTERS} letras "
                          f"({math.factorial(MAX_PERMUTE_LETTERS)} permutaciones)", error=True)
@@ -246,7 +281,10 @@ class Commands:
         head = f"{len(ranked)} permutaciones de «{word}»"
         if position:
             head += f"; «{word}» queda en el puesto {position}"
-        return Reply(text=head + "\n" + ranking_table(shown_rows, ranked))
+        return Reply(text=head + "\n" + ranking_table(shown_rows, ranked),
+                     note=out_of_vocabulary(report),
+                     data={"word": word, "position": position,
+                           "ranking": [score_data(s) for s in ranked]})
 
     # -- help ---------------------------------------------------------------------------------
     async def ayuda(self, ctx: Context, args: str) -> Reply:
@@ -259,6 +297,26 @@ class Commands:
         lines = [f"{self.prefix}{c.usage:<28} {c.summary}" for c in COMMANDS]
         return Reply("comandos:\n" + "\n".join(lines) +
                      f"\n\n{self.prefix}ayuda <comando> para más detalle")
+
+
+# the stop setting in the words people use (the engine's values are English)
+STOP_SETTINGS = {"frase": "sentence", "linea": "line", "versiculo": "verse", "no": "none",
+                 "ninguna": "none"}
+STOP_WORDS = {"sentence": "frase", "line": "línea", "verse": "versículo", "none": "no"}
+STOP_HELP = {"sentence": "acaba en el primer punto, ¿? o ¡! tras unas palabras",
+             "line": "acaba en el primer salto de línea tras unas palabras",
+             "verse": "acaba antes del primer número de versículo tras unas palabras",
+             "none": "acaba al llegar a la longitud"}
+
+
+def out_of_vocabulary(report) -> str:
+    return f"fuera del vocabulario: {report.describe()}" if report.changed else ""
+
+
+def score_data(score) -> dict:
+    return {"text": score.text, "nats": round(score.nats, 4),
+            "bits_per_char": round(score.bits_per_char, 4),
+            "perplexity": round(score.perplexity, 4)}
 
 
 def ranking_table(rows, everything=None) -> str:
@@ -295,6 +353,9 @@ COMMANDS = [
             Commands.permuta),
     Command("modelo", "modelo [nombre]", "muestra o cambia el modelo (gru, lstm, srnn, trigrama, mezcla…)",
             Commands.modelo, configures=True),
+    Command("parada", "parada [frase|línea|versículo|no]",
+            "dónde puede acabar una generación antes de su longitud", Commands.parada,
+            configures=True),
     Command("longitud", "longitud [n]", "muestra o cambia cuántos caracteres se generan",
             Commands.longitud, configures=True),
     Command("semilla", "semilla [n|no]",

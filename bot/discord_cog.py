@@ -85,6 +85,11 @@ class VerboCog(commands.Cog, name="verbo"):
         """Show or change the channel's model."""
         await self.run(ctx, "modelo", nombre)
 
+    @layer_command("parada")
+    async def parada(self, ctx: commands.Context, *, donde: str = "") -> None:
+        """Show or set where a generation may end early (sentence, line, verse)."""
+        await self.run(ctx, "parada", donde)
+
     @layer_command("longitud")
     async def longitud(self, ctx: commands.Context, *, caracteres: str = "") -> None:
         """Show or set how many characters a generation has."""
@@ -141,6 +146,7 @@ class VerboCog(commands.Cog, name="verbo"):
             await self.in_flight.release(ctx)
 
     async def send(self, ctx: commands.Context, reply: Reply) -> None:
+        note = f"\n-# {reply.note}" if reply.note else ""  # Discord's small grey text
         if reply.error:
             await say(ctx, f"⚠️ {reply.text}"[:MESSAGE_LIMIT])
         elif reply.stream is not None:
@@ -150,18 +156,22 @@ class VerboCog(commands.Cog, name="verbo"):
                 async for chunk in reply.stream:
                     await message.add(chunk)
             await message.finish()
+            if note:
+                await say(ctx, note.strip()[:MESSAGE_LIMIT])
         elif reply.heatmap is not None:
-            await say(ctx, reply.text[:MESSAGE_LIMIT])
+            await say(ctx, (reply.text + note)[:MESSAGE_LIMIT])
             await say(ctx, heatmap_block(reply.heatmap))
         elif reply.bars is not None:
             png = await asyncio.to_thread(bar_chart_png, reply.bars, reply.bars_title)
-            await say(ctx, reply.text[:MESSAGE_LIMIT],
+            await say(ctx, (reply.text + note)[:MESSAGE_LIMIT],
                       file=discord.File(io.BytesIO(png), filename="siguiente.png"))
         elif "\n" in reply.text:
             for piece in split_text(reply.text, MESSAGE_LIMIT - 8):
                 await say(ctx, code_block(piece))
+            if note:
+                await say(ctx, note.strip()[:MESSAGE_LIMIT])
         else:
-            await say(ctx, reply.text[:MESSAGE_LIMIT])
+            await say(ctx, (reply.text + note)[:MESSAGE_LIMIT])
 
     async def cog_command_error(self, ctx: commands.Context, error: Exception) -> None:
         original = getattr(error, "original", error)

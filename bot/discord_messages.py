@@ -7,7 +7,7 @@ import time
 import discord
 from discord.ext import commands
 
-from bot.render import heatmap_ansi, heatmap_plain
+from bot.render import DISCORD, heatmap_ansi, heatmap_plain
 
 MESSAGE_LIMIT = 2000
 CURSOR = "▌"
@@ -52,7 +52,7 @@ def heatmap_block(heat: list[tuple[str, float]]) -> str:
     """The coloured text in an ```ansi block, shortened until it fits one message."""
     shown = heat
     while True:
-        block = code_block(heatmap_ansi(shown), "ansi")
+        block = code_block(heatmap_ansi(shown, DISCORD), "ansi")
         if len(block) <= MESSAGE_LIMIT:
             return block
         shown = shown[: int(len(shown) * 0.8)]

@@ -1,17 +1,20 @@
-"""The terminal front-end: a prompt_toolkit REPL over the command layer (channel "repl").
+"""The interactive console: a prompt_toolkit prompt that stays live while commands run.
 
-Interactive: history in the user's state directory, completion of commands and model names, a
-bottom toolbar with the channel's settings, generated text streamed as it is sampled, Ctrl-C
-stops a generation (not the REPL), Ctrl-D leaves. Piped input runs one command per line and
-prints the replies, for scripts. This module only translates I/O; the commands live in
-`bot.commands`.
+What is typed while a command runs is queued and runs next; `!para` runs at once. Generated text
+streams above the prompt: finished lines are printed (wrapped at word boundaries to the
+terminal's width) and the line still being written is shown just above the prompt. Ctrl-C cancels
+whatever is running (a generation keeps what it wrote; scoring, rankings and model loading are
+abandoned and change nothing); at an empty prompt with nothing running, a second Ctrl-C leaves,
+as Ctrl-D does once the queue is done. History in the user's state directory (Up finds earlier
+lines starting with what is typed), Tab completes commands and model names, Esc-Enter inserts a
+line break. The commands live in `bot.commands`; scripts use `bot.script`.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import signal
-import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -19,15 +22,18 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.input import Input
-from prompt_toolkit.keys import Keys
+from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from bot import render
 from bot.commands import Commands, Context, Reply
+from bot.terminal import Printer
 
 CHANNEL = "repl"
+PROMPT = "verbo> "
 BANNER = ("verbo — texto en español con una red recurrente. Escribe texto para continuarlo, "
-          "o !ayuda.\nCtrl-C detiene una generación; Ctrl-D sale.")
+          "o !ayuda.\nCtrl-C detiene lo que esté en marcha; Ctrl-D sale.")
+STOPPED = "[detenido]"
 
 
 class CommandCompleter(Completer):
@@ -52,36 +58,31 @@ class CommandCompleter(Completer):
                     yield Completion(model, start_position=-len(rest))
 
 
-class Printer:
-    """Writes replies to a text stream, with ANSI colour only where it is a terminal."""
+def key_bindings() -> KeyBindings:
+    bindings = KeyBindings()
 
-    def __init__(self, out: TextIO, color: bool | None = None):
-        self.out = out
-        self.color = out.isatty() if color is None else color
-        encoding = (getattr(out, "encoding", None) or "utf-8").lower()
-        self.unicode = "utf" in encoding
+    @bindings.add("escape", "enter")
+    def _(event):  # Esc-Enter (Alt-Enter): a line break inside the entry; Enter sends it
+        event.current_buffer.insert_text("\n")
 
-    def write(self, text: str) -> None:
-        self.out.write(text)
-        self.out.flush()
+    return bindings
 
-    def line(self, text: str = "") -> None:
-        self.write(text + "\n")
 
-    def paint(self, text: str, code: str) -> str:
-        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
-
-    def reply(self, reply: Reply) -> None:
-        if reply.error:
-            self.line(self.paint("✗ " if self.unicode else "error: ", "31") + reply.text)
-            return
-        if reply.text:
-            self.line(reply.text)
-        if reply.heatmap is not None:
-            self.line(render.heatmap_ansi(reply.heatmap) if self.color
-                      else render.heatmap_plain(reply.heatmap))
-        if reply.bars is not None:
-            self.line(render.bars(reply.bars, unicode=self.unicode))
+def complete_lines(text: str, width: int | None) -> tuple[str, str]:
+    """Split streamed text into the lines that are finished (at a line break, or wrapped at a
+    word boundary once longer than `width`) and the part still being written."""
+    done = []
+    while True:
+        if "\n" in text and (not width or text.index("\n") <= width):
+            line, text = text.split("\n", 1)
+            done.append(line + "\n")
+        elif width and len(text) > width:
+            cut = text.rfind(" ", 0, width + 1)
+            cut = cut if cut > 0 else width
+            done.append(text[:cut].rstrip(" ") + "\n")
+            text = text[cut:].lstrip(" ")
+        else:
+            return "".join(done), text
 
 
 class Repl:
@@ -89,97 +90,152 @@ class Repl:
                  history_path: Path | None = None, channel: str = CHANNEL):
         self.commands = commands
         self.engine = commands.engine
-        self.printer = Printer(out or sys.stdout, color)
+        self.printer = Printer(out, err=out, color=color, width=self.columns)
         self.history_path = history_path
         self.ctx = Context(channel=channel, user="local")
-        self.toolbar_text = ""
+        self.settings_text = ""
+        self.session: PromptSession | None = None
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.current: asyncio.Task | None = None
+        self.pending = ""  # the streamed line not finished yet, shown above the prompt
+        self.stopped = False
+
+    # -- what the screen shows ---------------------------------------------------------------
+    def columns(self) -> int:
+        if self.session is not None:
+            return self.session.output.get_size().columns
+        return shutil.get_terminal_size().columns
+
+    def message(self):
+        shown = [("class:pending", self.pending + "\n")] if self.pending else []
+        return [*shown, ("class:prompt", PROMPT)]
+
+    def toolbar(self) -> str:
+        queued = self.queue.qsize()
+        text = self.settings_text + (f" · {queued} en cola" if queued else "")
+        hint = " · Ctrl-C detiene · Ctrl-D sale "
+        room = self.columns() - 1
+        return (text + hint if len(text + hint) <= room else text)[:room]
+
+    def redraw(self) -> None:
+        if self.session is not None and self.session.app.is_running:
+            self.session.app.invalidate()
+
+    async def refresh_settings(self) -> None:
+        s = await self.engine.settings(self.ctx.channel)
+        self.settings_text = f" {s.model} · temperatura {s.temperature:g} · longitud {s.length}"
+        self.redraw()
 
     # -- one command --------------------------------------------------------------------------
-    async def run_line(self, line: str, input: Input | None = None) -> None:
+    async def run_line(self, line: str) -> None:
         reply = await self.commands.handle(self.ctx, line, plain_is_continue=True)
         if reply is None:
             return
         if reply.stream is None:
             self.printer.reply(reply)
         else:
-            await self.stream(reply, input)
-        await self.refresh_toolbar()
+            await self.stream(reply)
+        await self.refresh_settings()
 
-    async def stream(self, reply: Reply, input: Input | None) -> None:
-        """Print generated text as it comes; Ctrl-C (a key in raw mode, or SIGINT) stops it."""
+    async def stream(self, reply: Reply) -> None:
+        """Finished lines above the prompt; the line being written just above it. The text the
+        person typed is already on screen, so the continuation starts with "…"."""
         printer = self.printer
-        if reply.text:
-            printer.write(printer.paint(reply.text, "2"))
-        stopped = []
-
-        def stop():
-            stopped.append(True)
-            self.engine.stop(self.ctx.channel)
-
-        loop = asyncio.get_running_loop()
-        restore = []
-        try:
-            loop.add_signal_handler(signal.SIGINT, stop)
-            restore.append(lambda: loop.remove_signal_handler(signal.SIGINT))
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass  # not the main thread, or no signals here: Ctrl-C as a key still works
-        if input is not None:
-            def on_keys():
-                if any(k.key == Keys.ControlC for k in input.read_keys()):
-                    stop()
-            raw, attached = input.raw_mode(), input.attach(on_keys)
-            raw.__enter__()
-            attached.__enter__()
-            restore += [lambda: attached.__exit__(None, None, None),
-                        lambda: raw.__exit__(None, None, None)]
+        self.pending, self.stopped = "…", False
         try:
             async with contextlib.aclosing(reply.stream):
                 async for chunk in reply.stream:
-                    printer.write(chunk)
+                    done, self.pending = complete_lines(self.pending + chunk, printer.width)
+                    if done:
+                        printer.write(done)
+                    self.redraw()
         finally:
-            for undo in restore:
-                undo()
-        printer.line()
-        if stopped:
-            printer.line(printer.paint("[detenido]", "2"))
+            rest, self.pending = self.pending, ""
+            self.redraw()
+            printer.line(rest)
+            if self.stopped:
+                printer.line(printer.dim(STOPPED))
+            if reply.note:
+                printer.line(printer.dim(render.wrap(reply.note, printer.width)))
 
-    async def refresh_toolbar(self) -> None:
-        s = await self.engine.settings(self.ctx.channel)
-        self.toolbar_text = (f" modelo {s.model} · temperatura {s.temperature:g} · "
-                             f"longitud {s.length} · Ctrl-C detiene · Ctrl-D sale ")
+    def interrupt(self) -> bool:
+        """Ctrl-C: stop the generation or cancel the command that runs; False if none does."""
+        if self.current is None or self.current.done():
+            return False
+        self.stopped = True
+        if not self.engine.stop(self.ctx.channel):  # not a generation: abandon it
+            self.current.cancel()
+        return True
 
-    # -- loops --------------------------------------------------------------------------------
+    def is_stop(self, line: str) -> bool:
+        line = line.strip()
+        if not line.startswith(self.commands.prefix):
+            return False
+        name = line[len(self.commands.prefix):].split(" ", 1)[0]
+        return self.commands.find(name) is self.commands.find("para")
+
+    async def run_queue(self) -> None:
+        """Run the queued lines one after another."""
+        while True:
+            line = await self.queue.get()
+            self.current = asyncio.create_task(self.run_line(line))
+            try:
+                await self.current
+            except asyncio.CancelledError:
+                if not self.current.cancelled():
+                    raise  # this runner itself is being cancelled
+                self.printer.line(self.printer.dim(STOPPED))
+            finally:
+                self.current = None
+                self.queue.task_done()
+                self.redraw()
+
+    # -- the loop -----------------------------------------------------------------------------
     async def interactive(self, input: Input | None = None, output=None) -> None:
         history = FileHistory(str(self.history_path)) if self.history_path else InMemoryHistory()
         if self.history_path:
             self.history_path.parent.mkdir(parents=True, exist_ok=True)
-        session = PromptSession(history=history, completer=CommandCompleter(self.commands),
-                                complete_while_typing=False, input=input, output=output,
-                                bottom_toolbar=lambda: self.toolbar_text)
-        await self.refresh_toolbar()
+        self.session = PromptSession(
+            history=history, completer=CommandCompleter(self.commands), input=input,
+            output=output, complete_while_typing=False, enable_history_search=True,
+            key_bindings=key_bindings(), bottom_toolbar=self.toolbar)
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, self.interrupt)  # when no prompt reads keys
+        runner = asyncio.create_task(self.run_queue())
+        await self.refresh_settings()
         self.printer.line(BANNER)
-        while True:
-            try:
-                with patch_stdout(raw=True):
-                    line = await session.prompt_async("verbo> ")
-            except KeyboardInterrupt:
-                continue  # Ctrl-C at the prompt clears the line
-            except EOFError:
-                break
-            await self.run_line(line, session.input)
+        try:
+            with patch_stdout(raw=True):
+                await self.prompt_loop()
+        finally:
+            runner.cancel()
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signal.SIGINT)
         self.printer.line("¡hasta luego!")
 
-    async def batch(self, lines) -> None:
-        """Non-interactive: each line is a command (or text to continue); replies are printed.
-
-        `lines` is a list or an async iterator (standard input read off the event loop)."""
-        if not hasattr(lines, "__aiter__"):
-            lines = _aiter(lines)
-        async for line in lines:
-            if line.strip():
-                await self.run_line(line.rstrip("\n"))
-
-
-async def _aiter(items):
-    for item in items:
-        yield item
+    async def prompt_loop(self) -> None:
+        leaving = False  # a Ctrl-C at an empty, idle prompt: a second one leaves
+        while True:
+            try:
+                line = await self.session.prompt_async(self.message)
+            except KeyboardInterrupt:
+                if self.interrupt():
+                    leaving = False
+                elif leaving:
+                    return
+                else:
+                    leaving = True
+                    self.printer.line(self.printer.dim("(Ctrl-C otra vez o Ctrl-D para salir)"))
+                continue
+            except EOFError:
+                await self.queue.join()  # what was typed before Ctrl-D still runs
+                return
+            leaving = False
+            if not line.strip():
+                continue
+            if self.is_stop(line):  # never queued behind the generation it stops
+                await self.run_line(line)
+            else:
+                self.queue.put_nowait(line)
+                self.redraw()

@@ -117,7 +117,7 @@ def test_sigterm_stops_the_repl_cleanly_and_saves_the_state(weights_root, tmp_pa
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         (state,) = connection.execute(
-            "SELECT state FROM channels WHERE channel = 'repl'").fetchone()
+            "SELECT state FROM channels WHERE channel = 'script'").fetchone()
     assert state is not None  # the interrupted generation's state was kept
 
 

@@ -6,7 +6,6 @@ the parts raise become one Spanish line on stderr and exit code 2.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import importlib.util
@@ -14,6 +13,8 @@ import os
 import signal
 import sys
 import threading
+
+from verbo.arguments import build_parser
 
 TRAIN_EXTRA = "pip install 'verbo[train]'  (o, en el repositorio: pip install -e '.[train]')"
 
@@ -28,24 +29,6 @@ def missing_training_packages() -> list[str]:
 
 
 # -- training -------------------------------------------------------------------------------------
-def add_train_parser(sub) -> None:
-    """`verbo train`'s options, one per `TrainConfig` field (its default and help live there)."""
-    from training.config import TrainConfig
-
-    p = sub.add_parser("train", help="entrena un modelo sobre el corpus (extra «train»)")
-    for f in dataclasses.fields(TrainConfig):
-        flag = f.metadata["flag"] or "--" + f.name.replace("_", "-")
-        kwargs = dict(dest=f.name, default=f.default, help=f.metadata["help"],
-                      **f.metadata["argparse"])
-        if f.type in (bool, "bool"):
-            p.add_argument(flag, action="store_true", **kwargs)
-        else:
-            kwargs.setdefault("type", {"int": int, "float": float}.get(str(f.type), None))
-            if kwargs["type"] is None:
-                del kwargs["type"]
-            p.add_argument(flag, **kwargs)
-
-
 def run_train(args) -> int:
     missing = missing_training_packages()
     if missing:
@@ -63,14 +46,6 @@ def run_train(args) -> int:
     return 0
 
 
-def add_evaluate_parser(sub) -> None:
-    p = sub.add_parser("evaluate", help="bits por carácter de cada modelo y de las referencias")
-    p.add_argument("models", nargs="*", help="carpetas de pesos (por defecto, todas en weights/)")
-    p.add_argument("--text", default=None, help="evalúa este archivo UTF-8 en vez de la validación")
-    p.add_argument("--no-baselines", action="store_true")
-    p.add_argument("--max-chars", type=int, default=None)
-
-
 def run_evaluate(args) -> int:
     from engine import WeightsError
     from training.corpus import CorpusError
@@ -82,13 +57,6 @@ def run_evaluate(args) -> int:
         return fail(str(error))
     print(result.table())
     return 0
-
-
-def add_mix_parser(sub) -> None:
-    p = sub.add_parser("mix", help="crea una mezcla de modelos con pesos ajustados en la "
-                                   "validación (p. ej. verbo mix gru lstm)")
-    p.add_argument("members", nargs="+", help="carpetas de modelos en weights/ (dos o más)")
-    p.add_argument("--name", default="mezcla", help="nombre de la mezcla (por defecto: mezcla)")
 
 
 def run_mix(args) -> int:
@@ -118,28 +86,39 @@ async def open_engine(config):
     return engine
 
 
-async def console_main(config, lines: list[str] | None) -> int:
+async def console_main(config, args, lines: list[str] | None) -> int:
+    """The interactive console on a terminal; otherwise script mode, on `lines` or stdin."""
     from bot.commands import Commands
     from bot.repl import Repl
+    from bot.script import Script
 
     engine = await open_engine(config)
     if engine is None:
         return 2
+    layer = Commands(engine, config.prefix)
+    task, loop = asyncio.current_task(), asyncio.get_running_loop()
     # SIGTERM: stop what is running, save every channel's state, exit cleanly
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    interactive = lines is None and sys.stdin.isatty() and not args.json
+    interrupted = []
+    if not interactive:  # Ctrl-C in a script: stop here, keep what was written, exit 130
+        loop.add_signal_handler(signal.SIGINT, lambda: (interrupted.append(True), task.cancel()))
     try:
-        repl = Repl(Commands(engine, config.prefix), history_path=config.history_path)
-        if lines is not None:
-            await repl.batch(lines)
-        elif sys.stdin.isatty():
-            await repl.interactive()
-        else:
-            await repl.batch(read_lines(sys.stdin))
+        if interactive:
+            await Repl(layer, history_path=config.history_path,
+                       channel=args.channel or "repl").interactive()
+            return 0
+        script = Script(layer, channel=args.channel or "script", json_lines=args.json)
+        return await script.run(lines if lines is not None else read_lines(sys.stdin))
     except asyncio.CancelledError:
-        pass
+        return 130 if interrupted else 0
+    except BrokenPipeError:
+        # stdout was closed (`| head`): nobody reads any more; keep Python from complaining
+        # when it flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     finally:
         await engine.close()
-    return 0
 
 
 async def read_lines(stream):
@@ -195,13 +174,13 @@ async def discord_main(config) -> int:
 
 def run_repl(config, args) -> int:
     try:
-        return asyncio.run(console_main(config, None))
+        return asyncio.run(console_main(config, args, None))
     except KeyboardInterrupt:
         return 130
 
 
 def run_ask(config, args) -> int:
-    return asyncio.run(console_main(config, args.lines))
+    return asyncio.run(console_main(config, args, args.lines))
 
 
 def run_discord(config, args) -> int:
@@ -227,32 +206,18 @@ def run_bench(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="verbo", description="verbo: texto en español con RNN")
-    sub = parser.add_subparsers(dest="command")
-    add_train_parser(sub)
-    add_evaluate_parser(sub)
-    add_mix_parser(sub)
-    sub.add_parser("repl", help="la consola interactiva (por defecto)")
-    sub.add_parser("discord", help="el bot de Discord (DISCORD_TOKEN en el entorno o en .env)")
-    ask = sub.add_parser("ask", help="ejecuta uno o más comandos y sale")
-    ask.add_argument("lines", nargs="+", help="p. ej. '!continua Dios dijo:'")
-    bench = sub.add_parser("bench", help="benchmarks (bench/): engine, models, load")
-    bench.add_argument("which", nargs="?", default="engine", choices=("engine", "models", "load"))
-    bench.add_argument("rest", nargs=argparse.REMAINDER)
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show a character gets "?"
+        stream.reconfigure(errors="replace")
     offline = {"train": run_train, "evaluate": run_evaluate, "mix": run_mix, "bench": run_bench}
     if args.command in offline:
         return offline[args.command](args)
     from verbo.config import Config, ConfigError
 
     try:
-        config = Config.from_env()
+        config = Config.from_env(db=args.db)
     except ConfigError as error:
         return fail(str(error))
     serving = {"repl": run_repl, "ask": run_ask, "discord": run_discord}

@@ -20,13 +20,37 @@ LIMITS, SETTINGS, DISCORD = Limits(), Settings(), DiscordOptions()
 TRUE_WORDS = ("1", "true", "yes", "si", "sí")
 
 
+AYUDA = {
+    "DISCORD_TOKEN": "el token del bot (portal de desarrolladores de Discord)",
+    "VERBO_PREFIX": "prefijo de los comandos",
+    "VERBO_USER_RATE": "comandos por usuario en cada ventana",
+    "VERBO_USER_PER_SECONDS": "la ventana, en segundos",
+    "VERBO_CHANNEL_MAX_QUEUED": "peticiones a la vez por canal de Discord",
+    "VERBO_SETTINGS_PERMISSION": "permiso de Discord necesario para cambiar ajustes (vacío: todos)",
+    "VERBO_SHARDED": "1: AutoShardedBot, para miles de servidores",
+    "VERBO_SYNC_COMMANDS": "1: publica los comandos de barra al arrancar",
+    "VERBO_LOG_LEVEL": "nivel de registro: DEBUG, INFO, WARNING, ERROR",
+    "VERBO_MODEL": "modelo de los canales nuevos y de las puntuaciones",
+    "VERBO_WEIGHTS": "carpeta de los modelos (por defecto: weights/ del repositorio)",
+    "VERBO_BACKEND": "numpy, tensorflow o auto",
+    "VERBO_DB": "archivo SQLite de los canales",
+    "VERBO_MAX_BATCH": "peticiones que avanzan juntas",
+    "VERBO_MAX_WAITING": "peticiones en espera antes de rechazar por «ocupado»",
+    "VERBO_MAX_TEXT": "texto más largo aceptado (caracteres)",
+    "VERBO_MAX_LENGTH": "generación más larga (caracteres)",
+    "VERBO_HISTORY": "archivo del historial de la consola",
+}
+
+
 class ConfigError(Exception):
     """A setting in the environment cannot be used; the message names it."""
 
 
 def env(name: str, default, help: str, section: str, kind: type = str):
+    """A setting: its variable, default, help for `.env.example` (English, as the docs) and
+    its line in `verbo --help` (Spanish, as the interface)."""
     return field(default=default, metadata={"env": name, "help": help, "section": section,
-                                            "kind": kind})
+                                            "kind": kind, "ayuda": AYUDA[name]})
 
 
 def state_dir() -> Path:
@@ -96,8 +120,9 @@ class Config:
             object.__setattr__(self, "history_path", state_dir() / "historial")
 
     @classmethod
-    def from_env(cls, load_dotenv_file: bool = True) -> "Config":
-        """Read every setting; a bad value is a ConfigError naming the variable."""
+    def from_env(cls, load_dotenv_file: bool = True, db: str | None = None) -> "Config":
+        """Read every setting (`db`, from --db, before VERBO_DB); a bad value is a ConfigError
+        naming the variable."""
         if load_dotenv_file:
             from dotenv import load_dotenv
 
@@ -105,8 +130,12 @@ class Config:
         values = {}
         for f in fields(cls):
             raw = os.environ.get(f.metadata["env"], "").strip()
+            if f.name == "db_path" and db:
+                raw = db
             if raw:
                 values[f.name] = parse(f.metadata["env"], raw, f.metadata["kind"])
+        if "db_path" in values:
+            check_database(values["db_path"])
         return cls(**values)
 
     def limits(self) -> Limits:
@@ -136,6 +165,13 @@ def parse(name: str, raw: str, kind: type):
         except ValueError:
             raise ConfigError(f"{name} debe ser un número entero, no {raw!r}") from None
     return kind(raw)
+
+
+def check_database(path: Path) -> None:
+    """Only SQLite files for now: a URL would become a local folder named "postgresql:"."""
+    if "://" in str(path) or str(path).startswith(("postgres:", "postgresql:")):
+        raise ConfigError(f"VERBO_DB / --db: {path} parece una URL; verbo guarda los canales en "
+                          "un archivo SQLite (una ruta)")
 
 
 def env_example() -> str:
