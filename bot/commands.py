@@ -28,6 +28,7 @@ from engine import (
 log = logging.getLogger(__name__)
 
 MAX_PERMUTE_LETTERS = 6
+BARS = 10  # characters shown by !siguiente (programs get the whole distribution)
 
 
 @dataclass
@@ -245,11 +246,11 @@ class Commands:
             return Reply(f"uso: {self.prefix}siguiente <texto>", error=True)
         model = await self.model_for(ctx)
         _, report = await self.engine.normalize(args, model)
-        top = await self.engine.next_chars(args, model)
-        return Reply(text=f"siguiente carácter tras «{args[-40:]}»:", bars=top,
+        every = await self.engine.next_chars(args, model, top=None)
+        return Reply(text=f"siguiente carácter tras «{args[-40:]}»:", bars=every[:BARS],
                      bars_title=args[-40:], note=out_of_vocabulary(report),
                      data={"distribution": [{"char": c, "probability": round(p, 6)}
-                                            for c, p in top]})
+                                            for c, p in every]})
 
     async def compara(self, ctx: Context, args: str) -> Reply:
         texts = [t.strip() for t in args.split("|") if t.strip()]

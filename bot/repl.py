@@ -123,7 +123,8 @@ class Repl:
 
     async def refresh_settings(self) -> None:
         s = await self.engine.settings(self.ctx.channel)
-        self.settings_text = f" {s.model} · temperatura {s.temperature:g} · longitud {s.length}"
+        self.settings_text = (f" modelo {s.model} · temperatura {s.temperature:g} · "
+                              f"longitud {s.length}")
         self.redraw()
 
     # -- one command --------------------------------------------------------------------------
@@ -141,7 +142,7 @@ class Repl:
         """Finished lines above the prompt; the line being written just above it. The text the
         person typed is already on screen, so the continuation starts with "…"."""
         printer = self.printer
-        self.pending, self.stopped = "…", False
+        self.pending = "…"
         try:
             async with contextlib.aclosing(reply.stream):
                 async for chunk in reply.stream:
@@ -178,6 +179,8 @@ class Repl:
         """Run the queued lines one after another."""
         while True:
             line = await self.queue.get()
+            self.printer.line(PROMPT + line)
+            self.stopped = False
             self.current = asyncio.create_task(self.run_line(line))
             try:
                 await self.current
@@ -198,7 +201,10 @@ class Repl:
         self.session = PromptSession(
             history=history, completer=CommandCompleter(self.commands), input=input,
             output=output, complete_while_typing=False, enable_history_search=True,
-            key_bindings=key_bindings(), bottom_toolbar=self.toolbar)
+            key_bindings=key_bindings(), bottom_toolbar=self.toolbar,
+            # the accepted line is printed again when its command starts: a line typed ahead
+            # would otherwise be left on screen in the middle of the text being streamed
+            erase_when_done=True)
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGINT, self.interrupt)  # when no prompt reads keys
@@ -234,8 +240,8 @@ class Repl:
             leaving = False
             if not line.strip():
                 continue
-            if self.is_stop(line):  # never queued behind the generation it stops
-                await self.run_line(line)
+            if self.is_stop(line) and self.interrupt():  # never queued behind what it stops
+                continue
             else:
                 self.queue.put_nowait(line)
                 self.redraw()

@@ -292,8 +292,9 @@ class Engine:
         return sorted(scores, key=lambda s: -s.nats)
 
     async def next_chars(self, text: str, model_name: str | None = None,
-                         top: int = 10) -> list[tuple[str, float]]:
-        """The most likely next characters after `text` (read from the start state)."""
+                         top: int | None = 10) -> list[tuple[str, float]]:
+        """The `top` most likely next characters after `text` (read from the start state), most
+        likely first; every character when `top` is None."""
         model = await self.load(model_name or self.default_model)
         ids, _ = self.encode(model, text, allow_empty=True)
         ticket = model.scheduler.submit(Job(inputs=ids, state=model.kernel.start_state,

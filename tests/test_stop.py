@@ -1,0 +1,59 @@
+"""The stop setting (`!parada`): a generation ends at the first sentence end, line break or verse
+number after a minimum length, and the channel's state is exactly that of the text shown."""
+import re
+
+import numpy as np
+import pytest
+
+from bot.commands import Commands, Context
+from engine import Engine
+from engine.facade import MIN_LENGTH_BEFORE_STOP
+from engine.kernel import NumpyKernel
+from engine.weights import REPO_WEIGHTS, load_model_folder
+
+PROMPT = "Y dijo Dios"
+
+
+@pytest.fixture(scope="module")
+def gru():
+    return NumpyKernel(load_model_folder(REPO_WEIGHTS / "gru"))
+
+
+def state_after(kernel, text: str) -> np.ndarray:
+    state = kernel.start_states(1)
+    for char_id in kernel.vocab.encode(text)[0]:
+        state = kernel.transition(np.array([char_id]), state)
+    return state[0]
+
+
+@pytest.mark.parametrize("stop,ends", [("sentence", r"[.!?]"), ("line", r"\n")])
+async def test_a_generation_ends_right_after_the_first_stop(tmp_path, gru, stop, ends):
+    async with Engine(tmp_path / "s.db") as engine:
+        await engine.update("c", stop=stop, seed=3, temperature=0.8, length=2000)
+        text = await engine.generate("c", PROMPT)
+        state = (await engine.store.get("c")).state
+    assert len(text) < 2000 and re.fullmatch(ends, text[-1])
+    assert not re.search(ends, text[MIN_LENGTH_BEFORE_STOP - 1:-1])  # the first one that counts
+    np.testing.assert_allclose(state, state_after(gru, PROMPT + text), atol=1e-5)
+
+
+async def test_a_verse_stop_ends_before_the_number_and_keeps_the_state_before_it(tmp_path, gru):
+    async with Engine(tmp_path / "s.db") as engine:
+        await engine.update("c", stop="verse", seed=5, temperature=0.8, length=2000)
+        text = await engine.generate("c", PROMPT)
+        state = (await engine.store.get("c")).state
+        await engine.update("c", stop="none", temperature=0, length=3)
+        following = await engine.generate("c")
+    assert len(text) < 2000 and not re.search(r"\d", text[MIN_LENGTH_BEFORE_STOP - 1:])
+    np.testing.assert_allclose(state, state_after(gru, PROMPT + text), atol=1e-5)
+    assert re.match(r"\d", following)  # what comes next is the verse number it stopped before
+
+
+async def test_parada_in_spanish_and_in_estado(engine):
+    layer, ctx = Commands(engine), Context(channel="p")
+    assert "frase" in (await layer.handle(ctx, "!parada frase")).text
+    assert (await engine.settings("p")).stop == "sentence"
+    assert "versículo" in (await layer.handle(ctx, "!parada versículo")).text
+    assert "parada versículo" in (await layer.handle(ctx, "!estado")).text
+    refused = await layer.handle(ctx, "!parada capítulo")
+    assert refused.error and (await engine.settings("p")).stop == "verse"
