@@ -68,6 +68,11 @@ class LoadedModel:
 
 
 class Engine:
+    """Every request a front-end or a script makes, by channel: a channel (a name) owns its
+    settings and the state its generations carry on from, kept in the SQLite file `db_path`
+    (":memory:" for none). Use it as `async with Engine(...) as engine:`; closing stops the
+    running generations and saves their states."""
+
     def __init__(self, db_path: Path | str, weights_root: Path | str = REPO_WEIGHTS,
                  backend: str = "numpy", limits: Limits = Limits(), default_model: str = "gru",
                  max_cached_sessions: int = 10_000):
@@ -141,6 +146,7 @@ class Engine:
 
     # -- settings -----------------------------------------------------------------------------
     async def settings(self, channel: str) -> Settings:
+        """The channel's settings (model, temperature, length, seed, top-k/p, stop)."""
         return (await self.store.get(channel)).settings
 
     async def update(self, channel: str, **changes) -> Settings:
@@ -155,12 +161,14 @@ class Engine:
         return await self.store.update_settings(session, **clean)
 
     async def reset(self, channel: str) -> None:
+        """Forget the channel's state: its next generation starts from the beginning."""
         session = await self.store.get(channel)
         if session.busy:
             raise ChannelBusyError("hay una generación en curso; detenla antes de reiniciar")
         await self.store.update_state(session, None, None)
 
     async def status(self, channel: str) -> ChannelStatus:
+        """The channel's settings, whether it carries on a text, whether it is generating."""
         session = await self.store.get(channel)
         continuing = session.state is not None and session.state_model == session.settings.model
         return ChannelStatus(session.settings, continuing, session.busy, self.available_models())
@@ -229,6 +237,7 @@ class Engine:
 
     async def generate(self, channel: str, text: str | None = None,
                        length: int | None = None) -> str:
+        """The whole generated text at once (see `generate_stream`)."""
         return "".join([chunk async for chunk in self.generate_stream(channel, text, length)])
 
     @staticmethod
@@ -268,6 +277,7 @@ class Engine:
         return results
 
     async def score(self, text: str, model_name: str | None = None) -> Score:
+        """How likely `text` is: the log-probability of each character, read from the start."""
         model = await self.load(model_name or self.default_model)
         ids, report = self.encode(model, text)
         (result,) = await self._score_ids(model, [ids])
@@ -290,6 +300,11 @@ class Engine:
         scores = [Score(model.kernel.vocab.decode(ids), r.logprobs, rep)
                   for (ids, rep), r in zip(encoded, results)]
         return sorted(scores, key=lambda s: -s.nats)
+
+    async def next_distribution(self, text: str, model_name: str | None = None
+                                ) -> dict[str, float]:
+        """The probability of every character coming next after `text`."""
+        return dict(await self.next_chars(text, model_name, top=None))
 
     async def next_chars(self, text: str, model_name: str | None = None,
                          top: int | None = 10) -> list[tuple[str, float]]:
