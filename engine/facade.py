@@ -117,7 +117,7 @@ class Engine:
             raise ClosedError("el motor se está cerrando")
         available = self.available_models()
         if name not in available:  # never a path built from what a user typed
-            raise InputError(f"no hay modelo {name!r}; disponibles: "
+            raise InputError(f"no hay modelo «{name}»; disponibles: "
                              f"{', '.join(available) or 'ninguno'}")
         return self.weights_root / name
 

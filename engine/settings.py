@@ -62,7 +62,7 @@ def _is_integer(value) -> bool:
 # -- checks of typed values (the engine) -------------------------------------------------------
 def check_temperature(value) -> float:
     if not _is_number(value):
-        raise InputError(f"la temperatura debe ser un número, no {value!r}")
+        raise InputError(f"la temperatura debe ser un número, no «{value}»")
     if math.isnan(value) or math.isinf(value):
         raise InputError("la temperatura debe ser un número finito")
     if value < 0:
@@ -74,7 +74,7 @@ def check_temperature(value) -> float:
 
 def check_length(value, limits: Limits) -> int:
     if not _is_integer(value):
-        raise InputError(f"la longitud debe ser un número entero, no {value!r}")
+        raise InputError(f"la longitud debe ser un número entero, no «{value}»")
     if not 1 <= value <= limits.max_length:
         raise InputError(f"la longitud debe estar entre 1 y {limits.max_length}")
     return value
@@ -84,7 +84,7 @@ def check_seed(value) -> int | None:
     if value is None:
         return None
     if not _is_integer(value):
-        raise InputError(f"la semilla debe ser un número entero, no {value!r}")
+        raise InputError(f"la semilla debe ser un número entero, no «{value}»")
     if not 0 <= value <= MAX_SEED:
         raise InputError("la semilla debe ser un entero entre 0 y 2^63-1")
     return value
@@ -92,7 +92,7 @@ def check_seed(value) -> int | None:
 
 def check_top_k(value) -> int:
     if not _is_integer(value):
-        raise InputError(f"top-k debe ser un entero, no {value!r}")
+        raise InputError(f"top-k debe ser un entero, no «{value}»")
     if value < 0:
         raise InputError("top-k debe ser 0 (desactivado) o positivo")
     return value
@@ -100,7 +100,7 @@ def check_top_k(value) -> int:
 
 def check_top_p(value) -> float:
     if not _is_number(value):
-        raise InputError(f"top-p debe ser un número, no {value!r}")
+        raise InputError(f"top-p debe ser un número, no «{value}»")
     if not 0.0 < value <= 1.0:  # also refuses NaN
         raise InputError("top-p debe estar en (0, 1]")
     return float(value)
@@ -108,14 +108,14 @@ def check_top_p(value) -> float:
 
 def check_stop(value) -> str:
     if value not in STOP_KINDS:
-        raise InputError(f"parada desconocida {str(value)[:40]!r}")
+        raise InputError(f"parada desconocida «{str(value)[:40]}»")
     return value
 
 
 def check_model_name(value) -> str:
     """A name that can only be a folder directly under the models' root."""
     if not isinstance(value, str) or len(value) > 64 or not MODEL_NAME.fullmatch(value):
-        raise InputError(f"no hay modelo {str(value)[:40]!r}")
+        raise InputError(f"no hay modelo «{str(value)[:40]}»")
     return value
 
 
@@ -149,7 +149,7 @@ def parse_integer(text: str, what: str) -> int:
     try:
         return int(text.strip())
     except ValueError:
-        raise InputError(f"{what} debe ser un número entero, no {text[:40]!r}") from None
+        raise InputError(f"{what} debe ser un número entero, no «{text[:40]}»") from None
 
 
 def parse_length(text: str, limits: Limits) -> int:

@@ -41,10 +41,10 @@ class EncodeReport:
         parts = []
         if self.replaced:
             parts.append("sustituidos: " + ", ".join(
-                f"{a!r}→{b!r}" for (a, b), _ in self.replaced.most_common()))
+                f"«{a}»→«{b}»" for (a, b), _ in self.replaced.most_common()))
         if self.dropped:
             parts.append("omitidos: " + ", ".join(
-                f"{c!r}×{n}" for c, n in self.dropped.most_common()))
+                f"«{c}»×{n}" for c, n in self.dropped.most_common()))
         return "; ".join(parts)
 
 

@@ -81,7 +81,7 @@ async def open_engine(config):
         engine.model(config.model)
     except EngineError as error:
         await engine.close()
-        fail(f"no se puede cargar el modelo {config.model!r}: {error}")
+        fail(f"no se puede cargar el modelo «{config.model}»: {error}")
         return None
     return engine
 

@@ -163,7 +163,7 @@ def parse(name: str, raw: str, kind: type):
         try:
             return int(raw)
         except ValueError:
-            raise ConfigError(f"{name} debe ser un número entero, no {raw!r}") from None
+            raise ConfigError(f"{name} debe ser un número entero, no «{raw}»") from None
     return kind(raw)
 
 
