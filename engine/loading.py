@@ -3,14 +3,13 @@ of other folders (`engine.mixture`)."""
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
 from engine.errors import WeightsError
 from engine.kernel import NumpyKernel
 from engine.mixture import MixtureKernel, MixtureSpec
 from engine.settings import MODEL_NAME
-from engine.weights import ModelFolder, load_model_folder
+from engine.weights import ModelFolder, load_model_folder, read_metrics
 
 BACKENDS = ("auto", "numpy", "tensorflow")
 
@@ -48,10 +47,4 @@ def load_kernel(path: Path, backend: str = "numpy"):
         if MixtureSpec.read(member / "spec.json") is not None:
             raise WeightsError(f"{path / 'spec.json'}: {name!r} es otra mezcla; mezcla modelos")
         members.append(make_kernel(load_model_folder(member), backend))
-    metrics = {}
-    if (path / "metrics.json").is_file():
-        try:
-            metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
-        except ValueError as error:
-            raise WeightsError(f"{path / 'metrics.json'} no es JSON válido: {error}") from error
-    return MixtureKernel(path.name, spec, members, metrics)
+    return MixtureKernel(path.name, spec, members, read_metrics(path))

@@ -110,13 +110,19 @@ def load_model_folder(folder: Path) -> ModelFolder:
                                f"spec.json pide {shape}")
         if not np.isfinite(arrays[key]).all():
             raise WeightsError(f"{path}: {key!r} contiene valores no finitos")
-    metrics = {}
-    if (folder / "metrics.json").is_file():
-        try:
-            metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-        except ValueError as error:
-            raise WeightsError(f"{folder / 'metrics.json'} no es JSON válido: {error}") from error
-    return ModelFolder(name=folder.name, spec=spec, vocab=vocab, arrays=arrays, metrics=metrics)
+    return ModelFolder(name=folder.name, spec=spec, vocab=vocab, arrays=arrays,
+                       metrics=read_metrics(folder))
+
+
+def read_metrics(folder: Path) -> dict:
+    """The folder's metrics.json ({} where there is none)."""
+    path = Path(folder) / "metrics.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise WeightsError(f"{path} no es JSON válido: {error}") from error
 
 
 def list_model_folders(root: Path = REPO_WEIGHTS) -> list[Path]:
