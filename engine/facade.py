@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.catalog import servable
 from engine.errors import ChannelBusyError, ClosedError, EngineError, InputError
 from engine.loading import load_kernel
 from engine.scheduler import Job, Scheduler
 from engine.sessions import SessionStore
 from engine.settings import Limits, Settings, check_changes, check_length
 from engine.vocab import EncodeReport
-from engine.weights import REPO_WEIGHTS, list_model_folders
+from engine.weights import REPO_WEIGHTS
 
 LN2 = math.log(2)
 # the stop setting: characters a generation may end right after, and characters it ends before
@@ -75,8 +76,9 @@ class Engine:
 
     def __init__(self, db_path: Path | str, weights_root: Path | str = REPO_WEIGHTS,
                  backend: str = "numpy", limits: Limits = Limits(), default_model: str = "gru",
-                 max_cached_sessions: int = 10_000):
+                 max_cached_sessions: int = 10_000, models_root: Path | str | None = None):
         self.weights_root = Path(weights_root)
+        self.models_root = Path(models_root) if models_root is not None else None  # own models
         self.backend = backend
         self.limits = limits
         self.default_model = default_model
@@ -110,16 +112,17 @@ class Engine:
 
     # -- models -------------------------------------------------------------------------------
     def available_models(self) -> list[str]:
-        return [p.name for p in list_model_folders(self.weights_root)]
+        """The shipped models, then the user's own (by name; a shipped name wins)."""
+        return list(servable(self.weights_root, self.models_root))
 
     def _folder(self, name: str) -> Path:
         if self._closed:
             raise ClosedError("el motor se está cerrando")
-        available = self.available_models()
-        if name not in available:  # never a path built from what a user typed
+        folders = servable(self.weights_root, self.models_root)
+        if name not in folders:  # never a path built from what a user typed
             raise InputError(f"no hay modelo «{name}»; disponibles: "
-                             f"{', '.join(available) or 'ninguno'}")
-        return self.weights_root / name
+                             f"{', '.join(folders) or 'ninguno'}")
+        return folders[name]
 
     def _serve(self, name: str, kernel) -> LoadedModel:
         if name not in self._models:  # a concurrent load may have finished first

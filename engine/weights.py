@@ -20,6 +20,15 @@ from engine.spec import ModelSpec
 from engine.vocab import Vocab
 
 REPO_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+
+
+def user_models_root() -> Path:
+    """Where models trained on a person's own text go: VERBO_MODELS, or the user data folder."""
+    import os
+
+    from platformdirs import user_data_dir
+
+    return Path(os.environ.get("VERBO_MODELS") or Path(user_data_dir("verbo")) / "models")
 FILES = ("spec.json", "vocab.json", "weights.npz")
 
 

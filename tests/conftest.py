@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# the person's own models folder is never read or written by the tests
+os.environ["VERBO_MODELS"] = tempfile.mkdtemp(prefix="verbo-models-")
 
 import pytest
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.cells import CELLS
-from engine.weights import REPO_WEIGHTS
+from engine.weights import REPO_WEIGHTS, user_models_root
 
 
 def default_checkpoint_root() -> Path:
@@ -26,6 +26,10 @@ def option(default, help: str, flag: str | None = None, **argparse):
 class TrainConfig:
     """Every `verbo train` option; the command line is generated from these fields."""
 
+    corpus: str | None = option(None, "archivo de texto UTF-8, o carpeta de archivos .txt, sobre "
+                                      "el que entrenar (por defecto: la Biblia incluida)")
+    min_char_count: int = option(5, "los caracteres que aparecen menos veces en el corpus se "
+                                    "sustituyen por uno parecido o se omiten")
     cell: str = option("gru", "tipo de celda", choices=tuple(CELLS))
     units: int = option(1024, "unidades de la capa recurrente (o de la MLP del trigrama)")
     embedding_dim: int = option(256, "dimensión de la incrustación de caracteres")
@@ -47,7 +51,9 @@ class TrainConfig:
     out_dir: str | None = option(None, "carpeta de salida", flag="--out")
     checkpoint_dir: str | None = option(None, "carpeta de los puntos de control",
                                         flag="--checkpoints")
-    warm_start: str | None = option(None, "carpeta de pesos de la que partir")
+    warm_start: str | None = option(None, "carpeta de un modelo del que partir (ajuste fino; los "
+                                          "caracteres nuevos empiezan de cero)")
+    tensorboard: str | None = option(None, "carpeta para los registros de TensorBoard")
     force_export: bool = option(False, "exporta aunque la salida tenga un modelo mejor")
     fresh: bool = option(False, "descarta los puntos de control")
 
@@ -56,11 +62,15 @@ class TrainConfig:
         if self.name:
             return self.name
         default_size = self.units == 1024 and self.embedding_dim == 256
-        return self.cell if default_size or self.cell == "trigrama" else f"{self.cell}{self.units}"
+        cell = self.cell if default_size or self.cell == "trigrama" else f"{self.cell}{self.units}"
+        return f"{Path(self.corpus).stem}-{cell}" if self.corpus else cell
 
     @property
     def output(self) -> Path:
-        return Path(self.out_dir) if self.out_dir else REPO_WEIGHTS / self.model_name
+        """weights/ for the shipped corpus; the user's models folder for their own text."""
+        if self.out_dir:
+            return Path(self.out_dir)
+        return (user_models_root() if self.corpus else REPO_WEIGHTS) / self.model_name
 
     @property
     def checkpoints(self) -> Path:

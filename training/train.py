@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,15 +28,17 @@ from engine.kernel import NumpyKernel
 from engine.spec import ModelSpec
 from engine.vocab import Vocab
 from engine.weights import (
+    REPO_WEIGHTS,
     ModelFolder,
     atomic_write,
     load_model_folder,
     save_model_folder,
 )
 from training.config import TrainConfig
-from training.corpus import CORPUS_SHA256, load_corpus, train_validation_split, truncate_at_chapter
+from training.curve import learning_curve_png
 from training.keras_layers import ShiftedContext  # noqa: F401  (registered for loading checkpoints)
 from training.keras_model import build_model, set_weight_arrays, weight_arrays
+from training.text_corpus import Corpus, bible, load_text_corpus
 
 LN2 = math.log(2)
 log = logging.getLogger("verbo.train")
@@ -101,7 +103,7 @@ def write_json(path: Path, data: dict) -> None:
     atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False).encode())
 
 
-def export(cfg: TrainConfig, spec: ModelSpec, vocab: Vocab, arrays: dict, state: TrainState,
+def export(cfg: TrainConfig, spec: ModelSpec, corpus: Corpus, arrays: dict, state: TrainState,
            say) -> bool:
     """Write the best weights to the output folder unless it already holds a better model."""
     out = cfg.output
@@ -121,29 +123,97 @@ def export(cfg: TrainConfig, spec: ModelSpec, vocab: Vocab, arrays: dict, state:
         "best_epoch": state.best_epoch,
         "epochs_trained": state.epoch,
         "training_seconds": round(state.seconds, 1),
-        "corpus_sha256": CORPUS_SHA256,  # load_corpus refused any other file
+        "corpus_sha256": corpus.sha256,
+        "corpus": corpus.describe(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": {k: v for k, v in asdict(cfg).items()
                      if k not in ("out_dir", "checkpoint_dir", "force_export", "fresh")},
         "history": state.history,
         "run_id": str(cfg.checkpoints),
     }
-    save_model_folder(out, spec, vocab, arrays, metrics)
+    save_model_folder(out, spec, corpus.vocab, arrays, metrics)
     say(f"  exportado a {out} ({state.best_val:.4f} bits/car.)")
     return True
+
+
+CURVE = "curva.png"  # the learning curve, in the model's folder
+
+
+def check_name(cfg: TrainConfig) -> None:
+    """A model of one's own text may not take a shipped model's name: it would be hidden."""
+    if cfg.corpus and not cfg.out_dir and (REPO_WEIGHTS / cfg.model_name).exists():
+        raise TrainingError(f"«{cfg.model_name}» es el nombre de un modelo incluido; elige otro "
+                            "con --name")
+
+
+def warm_start_arrays(folder: ModelFolder, spec: ModelSpec, vocab: Vocab, fresh: dict
+                      ) -> tuple[dict, int, list[str]]:
+    """The folder's weights for a model of `spec` over `vocab`: characters both vocabularies
+    have keep their embedding row and output column; new ones keep their fresh initialisation.
+    Returns the arrays, how many characters were kept, and the new ones."""
+    if replace(folder.spec, vocab_size=spec.vocab_size) != spec:
+        raise TrainingError(f"{folder.name} es otro modelo ({folder.spec.cell} "
+                            f"{folder.spec.units}); el ajuste fino necesita la misma celda y "
+                            "los mismos tamaños")
+    arrays = {k: v.copy() for k, v in folder.arrays.items()
+              if k not in ("embedding.0", "dense.0", "dense.1")}
+    embedding, dense_w, dense_b = (fresh["embedding.0"].copy(), fresh["dense.0"].copy(),
+                                   fresh["dense.1"].copy())
+    old = folder.vocab.index
+    shared = [(i, old[c]) for i, c in enumerate(vocab.chars) if c in old]
+    new_ids, old_ids = [i for i, _ in shared], [j for _, j in shared]
+    embedding[new_ids] = folder.arrays["embedding.0"][old_ids]
+    dense_w[:, new_ids] = folder.arrays["dense.0"][:, old_ids]
+    dense_b[new_ids] = folder.arrays["dense.1"][old_ids]
+    arrays |= {"embedding.0": embedding, "dense.0": dense_w, "dense.1": dense_b}
+    return arrays, len(shared), [c for c in vocab.chars if c not in old]
+
+
+def clock(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = seconds / 60
+    return f"{minutes:.0f} min" if minutes < 90 else f"{minutes / 60:.1f} h"
+
+
+def estimate(cfg: TrainConfig, spec: ModelSpec, state: TrainState, x_size: int,
+             stateful: bool) -> str:
+    """What the run will take: from the epochs already trained, or timed on a throwaway copy
+    of the model (a few batches), before the first epoch."""
+    if state.history:
+        speed = sum(h.get("characters", x_size) for h in state.history) / max(state.seconds, 1e-9)
+    else:
+        probe = build_model(spec, batch_size=cfg.batch_size if stateful else None,
+                            stateful=stateful, mixed_precision=cfg.mixed_precision)
+        probe.compile(optimizer=keras.optimizers.Adam(),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        x = np.zeros((cfg.batch_size, cfg.seq_len), np.int32)
+        probe.train_on_batch(x, x)  # the first call traces the step
+        started = time.perf_counter()
+        for _ in range(3):
+            probe.train_on_batch(x, x)
+        speed = 3 * x.size / (time.perf_counter() - started)
+    epochs = cfg.epochs - state.epoch
+    per_epoch = x_size / speed
+    return (f"estimación: {x_size:,} caracteres por época × {epochs} épocas a ~{speed:,.0f} "
+            f"car./s → ~{clock(per_epoch)} por época, ~{clock(per_epoch * epochs)} en total "
+            "(menos si la validación deja de mejorar)")
 
 
 def train(cfg: TrainConfig, say=log.info) -> TrainState:
     """Train (or resume) one model; `say` receives each progress line."""
     keras.utils.set_random_seed(cfg.seed)
-    full = load_corpus()
-    text = truncate_at_chapter(full, cfg.max_chars)
-    vocab = Vocab.from_text(full)  # the vocabulary is always the whole corpus's
-    split = train_validation_split(text)
+    check_name(cfg)
+    corpus = load_text_corpus(Path(cfg.corpus), cfg.min_char_count) if cfg.corpus else bible()
+    vocab = corpus.vocab  # always the whole corpus's, whatever max_chars keeps
+    split = corpus.split(cfg.max_chars)
     train_ids = vocab.encode_exact(split.train_text)
     val_chapters = [vocab.encode_exact(c.text) for c in split.validation]
-    say(f"corpus: {len(train_ids):,} caracteres de entrenamiento, "
-        f"{sum(map(len, val_chapters)):,} de validación ({len(val_chapters)} capítulos)")
+    say(f"corpus {corpus.name}: {len(train_ids):,} caracteres de entrenamiento, "
+        f"{sum(map(len, val_chapters)):,} de validación ({len(val_chapters)} {corpus.unit}); "
+        f"vocabulario de {len(vocab)} caracteres")
+    if corpus.folded.changed:
+        say(f"  caracteres poco frecuentes: {corpus.folded.describe()}")
 
     spec = ModelSpec(cell=cfg.cell, vocab_size=len(vocab), embedding_dim=cfg.embedding_dim,
                      units=cfg.units, dropout=cfg.dropout)
@@ -168,10 +238,10 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
                             stateful=stateful, mixed_precision=cfg.mixed_precision)
         if cfg.warm_start:
             folder = load_model_folder(Path(cfg.warm_start))
-            if folder.spec != spec or folder.vocab != vocab:
-                raise TrainingError(f"{cfg.warm_start} no coincide con este modelo")
-            set_weight_arrays(model, folder.arrays)
-            say(f"arranque en caliente desde {cfg.warm_start}")
+            arrays, kept, new = warm_start_arrays(folder, spec, vocab, weight_arrays(model))
+            set_weight_arrays(model, arrays)
+            say(f"arranque en caliente desde {cfg.warm_start}: {kept} caracteres conservan sus "
+                f"pesos" + (f", {len(new)} empiezan de cero ({''.join(new)})" if new else ""))
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         (ckpt / "spec.json").write_text(spec.to_json())
@@ -180,6 +250,8 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
     for _ in range(state.epoch):  # the same offsets as an uninterrupted run
         rng.integers(0, cfg.seq_len)
     verbose = 1 if sys.stdout.isatty() else 2
+    say(estimate(cfg, spec, state, x_size=len(train_ids), stateful=stateful))
+    callbacks = [keras.callbacks.TensorBoard(log_dir=cfg.tensorboard)] if cfg.tensorboard else []
     while state.epoch < cfg.epochs:
         epoch = state.epoch + 1
         model.optimizer.learning_rate.assign(state.learning_rate)
@@ -189,7 +261,7 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
         say(f"época {epoch}/{cfg.epochs}  lr {state.learning_rate:.2e}")
         started = time.perf_counter()
         fit = model.fit(x, y, batch_size=cfg.batch_size, epochs=1, shuffle=not stateful,
-                        verbose=verbose)
+                        verbose=verbose, callbacks=callbacks)
         seconds = time.perf_counter() - started
         train_bits = float(fit.history["loss"][-1]) / LN2
         arrays = as_shipped(weight_arrays(model))
@@ -199,6 +271,7 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
         state.epoch = epoch
         state.history.append({"epoch": epoch, "train_bits_per_char": round(train_bits, 4),
                               "val_bits_per_char": round(val, 4), "seconds": round(seconds, 1),
+                              "characters": int(x.size),
                               "learning_rate": state.learning_rate})
         say(f"  entrenamiento {train_bits:.4f} bits/car.  validación {val:.4f} bits/car.  "
             f"{seconds:.0f} s ({x.size / seconds:,.0f} car./s)")
@@ -206,7 +279,7 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
         if val < state.best_val:
             state.best_val, state.best_epoch = val, epoch
             np.savez(best_path, **arrays)
-            export(cfg, spec, vocab, arrays, state, say)
+            export(cfg, spec, corpus, arrays, state, say)
         if not improved:
             state.bad_epochs += 1
             state.learning_rate *= cfg.lr_decay
@@ -214,6 +287,12 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
                 f"lr -> {state.learning_rate:.2e}")
         else:
             state.bad_epochs = 0
+        cfg.output.mkdir(parents=True, exist_ok=True)
+        atomic_write(cfg.output / CURVE, learning_curve_png(
+            state.history, f"{cfg.model_name}: {spec.cell} {spec.units}, corpus {corpus.name}"))
+        left = cfg.epochs - state.epoch
+        if left:
+            say(f"  quedan como mucho {left} épocas, ~{clock(left * state.seconds / state.epoch)}")
         model.save(ckpt / "last.tmp.keras")
         os.replace(ckpt / "last.tmp.keras", model_path)
         write_json(state_path, asdict(state))

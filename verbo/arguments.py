@@ -164,5 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_train(sub)
     add_evaluate(sub)
     add_mix(sub)
+    parser_for(sub.add_parser, "models", help="los modelos que hay: incluidos y tuyos",
+               description="Una tabla de cada modelo: dónde está, tipo y tamaño, corpus, bits por "
+                           "carácter en su validación, cuándo y cuánto se entrenó.")
     add_bench(sub)
     return parser

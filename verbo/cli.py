@@ -71,6 +71,29 @@ def run_mix(args) -> int:
     return 0
 
 
+def run_models(args) -> int:
+    """`verbo models`: every model found, shipped and the user's own, in one table."""
+    from engine.catalog import catalog
+    from engine.weights import REPO_WEIGHTS, user_models_root
+
+    user = user_models_root()
+    entries = catalog(REPO_WEIGHTS, user)
+    print(f"modelos incluidos: {REPO_WEIGHTS}\ntus modelos: {user}\n")
+    print("| nombre | dónde | tipo | corpus | caracteres | sha256 | bits/car. | entrenado | "
+          "duración |\n|---|---|---|---|---|---|---|---|---|")
+    for e in entries:
+        m, corpus = e.metrics, e.metrics.get("corpus", {})
+        where = "incluido" if e.shipped else "tuyo (oculto: nombre de uno incluido)" \
+            if e.hidden else "tuyo"
+        bits = m.get("val_bits_per_char")
+        hours = m.get("training_seconds")
+        print(f"| {e.name} | {where} | {e.kind} | {corpus.get('name', '—')} | "
+              f"{corpus.get('characters', 0):,} | {str(m.get('corpus_sha256', '—'))[:12]} | "
+              f"{'—' if bits is None else f'{bits:.4f}'} | {str(m.get('date', '—'))[:10]} | "
+              f"{'—' if hours is None else f'{hours / 60:.0f} min'} |")
+    return 0
+
+
 # -- serving ----------------------------------------------------------------------------------------
 async def open_engine(config):
     """The engine with its default model loaded, or a clear message and None."""
@@ -211,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show a character gets "?"
         stream.reconfigure(errors="replace")
-    offline = {"train": run_train, "evaluate": run_evaluate, "mix": run_mix, "bench": run_bench}
+    offline = {"train": run_train, "evaluate": run_evaluate, "mix": run_mix, "bench": run_bench,
+               "models": run_models}
     if args.command in offline:
         return offline[args.command](args)
     from verbo.config import Config, ConfigError

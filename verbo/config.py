@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.discord_options import DiscordOptions
 from engine.settings import Limits, Settings
-from engine.weights import REPO_WEIGHTS
+from engine.weights import REPO_WEIGHTS, user_models_root
 
 LIMITS, SETTINGS, DISCORD = Limits(), Settings(), DiscordOptions()
 TRUE_WORDS = ("1", "true", "yes", "si", "sí")
@@ -32,6 +32,7 @@ AYUDA = {
     "VERBO_LOG_LEVEL": "nivel de registro: DEBUG, INFO, WARNING, ERROR",
     "VERBO_MODEL": "modelo de los canales nuevos y de las puntuaciones",
     "VERBO_WEIGHTS": "carpeta de los modelos (por defecto: weights/ del repositorio)",
+    "VERBO_MODELS": "carpeta de tus modelos (por defecto: el directorio de datos del usuario)",
     "VERBO_BACKEND": "numpy, tensorflow o auto",
     "VERBO_DB": "archivo SQLite de los canales",
     "VERBO_MAX_BATCH": "peticiones que avanzan juntas",
@@ -94,6 +95,9 @@ class Config:
                      "gru, lstm, srnn or trigrama (folders in weights/).", "Engine")
     weights: Path = env("VERBO_WEIGHTS", None, "Folder holding the model folders (default: the "
                         "repository's weights/).", "Engine", Path)
+    models: Path = env("VERBO_MODELS", None, "Folder of the models trained on your own text, "
+                       "served beside those in VERBO_WEIGHTS\n(default: the user data "
+                       "directory).", "Engine", Path)
     backend: str = env("VERBO_BACKEND", "numpy", "Inference backend: numpy (CPU, default), "
                        "tensorflow, or auto (tensorflow when a GPU is present).", "Engine")
     db_path: Path = env("VERBO_DB", None, "SQLite file with channel settings and states "
@@ -114,6 +118,8 @@ class Config:
         # computed defaults: where this user's files go
         if self.weights is None:
             object.__setattr__(self, "weights", REPO_WEIGHTS)
+        if self.models is None:
+            object.__setattr__(self, "models", user_models_root())
         if self.db_path is None:
             object.__setattr__(self, "db_path", state_dir() / "verbo.sqlite3")
         if self.history_path is None:
@@ -153,7 +159,7 @@ class Config:
         from engine import Engine
 
         return Engine(self.db_path, weights_root=self.weights, backend=self.backend,
-                      limits=self.limits(), default_model=self.model)
+                      limits=self.limits(), default_model=self.model, models_root=self.models)
 
 
 def parse(name: str, raw: str, kind: type):
