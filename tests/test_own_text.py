@@ -93,8 +93,10 @@ def test_a_fine_tune_extends_the_vocabulary_and_keeps_the_old_rows(tiny_models, 
     base = load_model_folder(tiny_models["gru"])
     cfg = TrainConfig(corpus=str(tmp_path / "mio.txt"), name="fino", learning_rate=0.0,
                       warm_start=str(tiny_models["gru"]), out_dir=str(tmp_path / "fino"),
-                      checkpoint_dir=str(tmp_path / "ck"), **(TINY | {"batch_size": 16}))
+                      checkpoint_dir=str(tmp_path / "ck"), tensorboard=str(tmp_path / "tb"),
+                      **(TINY | {"batch_size": 16}))
     train(cfg, say=lambda *_: None)
+    assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))  # --tensorboard wrote its log
     tuned = load_model_folder(tmp_path / "fino")
     assert set(NEW) <= set(tuned.vocab.chars) and not set(NEW) & set(base.vocab.chars)
     for char in "Die Straße":
@@ -160,3 +162,12 @@ def test_an_own_model_may_not_take_a_shipped_name(tmp_path):
     with pytest.raises(TrainingError, match="modelo incluido"):
         train(TrainConfig(corpus=str(tmp_path / "mio.txt"), name="gru", **TINY),
               say=lambda *_: None)
+
+
+def test_a_fine_tune_needs_the_same_cell_and_sizes(tiny_models, tmp_path):
+    (tmp_path / "mio.txt").write_text(own_text(), encoding="utf-8")
+    cfg = TrainConfig(corpus=str(tmp_path / "mio.txt"), name="otro", out_dir=str(tmp_path / "o"),
+                      checkpoint_dir=str(tmp_path / "ck"), warm_start=str(tiny_models["gru"]),
+                      **(TINY | {"units": 48}))
+    with pytest.raises(TrainingError, match="units 32 ≠ 48"):
+        train(cfg, say=lambda *_: None)

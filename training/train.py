@@ -151,10 +151,13 @@ def warm_start_arrays(folder: ModelFolder, spec: ModelSpec, vocab: Vocab, fresh:
     """The folder's weights for a model of `spec` over `vocab`: characters both vocabularies
     have keep their embedding row and output column; new ones keep their fresh initialisation.
     Returns the arrays, how many characters were kept, and the new ones."""
-    if replace(folder.spec, vocab_size=spec.vocab_size) != spec:
-        raise TrainingError(f"{folder.name} es otro modelo ({folder.spec.cell} "
-                            f"{folder.spec.units}); el ajuste fino necesita la misma celda y "
-                            "los mismos tamaños")
+    # the vocabulary may differ, and dropout (it has no weights); nothing else may
+    if replace(folder.spec, vocab_size=spec.vocab_size, dropout=spec.dropout) != spec:
+        theirs, ours = asdict(folder.spec), asdict(spec)
+        differ = ", ".join(f"{k} {theirs[k]} ≠ {ours[k]}" for k in ours
+                           if k not in ("vocab_size", "dropout") and theirs[k] != ours[k])
+        raise TrainingError(f"{folder.name} es otro modelo ({differ}); el ajuste fino necesita "
+                            "la misma celda y los mismos tamaños")
     arrays = {k: v.copy() for k, v in folder.arrays.items()
               if k not in ("embedding.0", "dense.0", "dense.1")}
     embedding, dense_w, dense_b = (fresh["embedding.0"].copy(), fresh["dense.0"].copy(),
