@@ -1,10 +1,18 @@
-"""Per-channel settings and hidden state, persisted in SQLite.
+"""Per-channel settings and hidden state, persisted in SQLite, safe with several processes on one
+file.
 
-Every change is written through to the database in its own transaction before it is acknowledged
-(WAL journal, synchronous=FULL), so a crash at any moment leaves each channel with either its old
-or its new value. The in-memory map is only a cache: idle channels are evicted (least recently
-used first) and reload from the file on their next use, so memory does not grow with the number
-of channels ever seen.
+Every change is one transaction, committed before it is acknowledged (WAL journal,
+synchronous=FULL), so a crash at any moment leaves each channel with either its old or its new
+value. Writes never put back a stale copy: a settings change reads the stored row and changes
+only its own fields inside the transaction (`BEGIN IMMEDIATE` serialises writers across
+processes), and the state saved at the end of a generation changes only the state, and only if
+the channel's stored model is still the one that generated it. When two generations of one
+channel race (in two processes), the one that finishes last leaves its state. Each write bumps
+the row's `version`.
+
+The in-memory map is a cache: idle channels are evicted (least recently used first) and reload
+from the file on their next use. Another process's commits are noticed through SQLite's
+`data_version`, checked on every read: the cached channels are then read again before use.
 """
 from __future__ import annotations
 
@@ -14,22 +22,19 @@ import json
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from engine.settings import Settings
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS channels (
-    channel TEXT PRIMARY KEY,
-    settings TEXT NOT NULL,
-    state BLOB,
-    state_model TEXT,
-    updated REAL NOT NULL
-)
-"""
+SCHEMA_VERSION = 2
+MIGRATIONS = {
+    1: ["CREATE TABLE IF NOT EXISTS channels (channel TEXT PRIMARY KEY, settings TEXT NOT NULL, "
+        "state BLOB, state_model TEXT, updated REAL NOT NULL)"],
+    2: ["ALTER TABLE channels ADD COLUMN version INTEGER NOT NULL DEFAULT 0"],
+}
 
 
 @dataclass
@@ -38,14 +43,22 @@ class Session:
     settings: Settings = field(default_factory=Settings)
     state: np.ndarray | None = None  # None: the model's start state
     state_model: str | None = None
+    version: int = 0  # the stored row's version (0: never written)
     ticket: object | None = None  # the running generation's ticket: the channel's one guard
-    # one write at a time per channel, each built from the latest values: a state saved at the
-    # end of a generation can never carry settings older than a change acknowledged meanwhile
+    # one write at a time per channel in this process, in the order they were asked for
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
 
     @property
     def busy(self) -> bool:
         return self.ticket is not None
+
+
+@dataclass(frozen=True)
+class Row:
+    stored: dict  # the settings written for the channel (the rest are the defaults)
+    state: np.ndarray | None
+    state_model: str | None
+    version: int
 
 
 class SessionStore:
@@ -57,34 +70,78 @@ class SessionStore:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                                   timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(SCHEMA)
         self._lock = threading.Lock()
+        self._migrate()
         self._cache: collections.OrderedDict[str, Session] = collections.OrderedDict()
+        self._stale: set[str] = set()  # cached channels another process may have changed
+        self._data_version = self._pragma_data_version()
         self.max_cached = max_cached
 
-    # -- reads --------------------------------------------------------------------------------
-    def _read(self, channel: str) -> Session:
+    def _migrate(self) -> None:
+        """Bring the file's schema to SCHEMA_VERSION, one step per version, each atomic."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT settings, state, state_model FROM channels WHERE channel = ?",
-                (channel,)).fetchone()
-        if row is None:
-            return Session(channel=channel, settings=self.defaults)
-        settings_json, blob, state_model = row
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0 and self._db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'channels'").fetchone():
+                version = 1  # a file from before versioning
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                self._db.execute("BEGIN IMMEDIATE")
+                for statement in MIGRATIONS[step]:
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {step}")
+                self._db.execute("COMMIT")
+
+    # -- reads --------------------------------------------------------------------------------
+    def _select(self, channel: str) -> Row | None:
+        found = self._db.execute(
+            "SELECT settings, state, state_model, version FROM channels WHERE channel = ?",
+            (channel,)).fetchone()
+        if found is None:
+            return None
+        settings_json, blob, state_model, version = found
         known = Settings.field_names()
         stored = {k: v for k, v in json.loads(settings_json).items() if k in known}
-        settings = replace(self.defaults, **stored)
         state = np.frombuffer(blob, dtype=np.float32).copy() if blob is not None else None
-        return Session(channel=channel, settings=settings, state=state, state_model=state_model)
+        return Row(stored, state, state_model, version)
+
+    def _read(self, channel: str) -> Row | None:
+        with self._lock:
+            return self._select(channel)
+
+    def _apply(self, session: Session, row: Row | None) -> Session:
+        if row is None:
+            session.settings, session.state, session.state_model, session.version = (
+                self.defaults, None, None, 0)
+        else:
+            session.settings = replace(self.defaults, **row.stored)
+            session.state, session.state_model, session.version = (
+                row.state, row.state_model, row.version)
+        return session
+
+    def _pragma_data_version(self) -> int:
+        with self._lock:
+            return self._db.execute("PRAGMA data_version").fetchone()[0]
+
+    def _notice_other_writers(self) -> None:
+        """Another connection committed since the last look: every cached channel is stale."""
+        version = self._pragma_data_version()
+        if version != self._data_version:
+            self._data_version = version
+            self._stale.update(self._cache)
 
     async def get(self, channel: str) -> Session:
+        self._notice_other_writers()
         session = self._cache.get(channel)
-        if session is None:
-            session = await asyncio.to_thread(self._read, channel)
-            session = self._cache.setdefault(channel, session)
+        if session is None or channel in self._stale:
+            row = await asyncio.to_thread(self._read, channel)
+            if session is None:
+                session = self._cache.setdefault(channel, Session(channel=channel))
+            self._apply(session, row)
+            self._stale.discard(channel)
         self._cache.move_to_end(channel)
         self._evict(keep=channel)
         return session
@@ -100,6 +157,7 @@ class SessionStore:
             if idle is None:
                 return
             del self._cache[idle]
+            self._stale.discard(idle)
 
     def cached_session(self, channel: str) -> Session | None:
         """The channel's session if it is in memory (a busy one always is), without loading."""
@@ -113,42 +171,66 @@ class SessionStore:
         return len(self._cache)
 
     # -- writes (each one a transaction; returns once durable) ----------------------------------
-    def _write(self, session: Session) -> None:
-        blob = None if session.state is None else np.asarray(session.state, np.float32).tobytes()
+    def _transaction(self, channel: str, change) -> Row | None:
+        """Read the channel's row and write `change(row)`'s columns, atomically across
+        processes; the row as it is afterwards (None: nothing was written)."""
         with self._lock:
-            self._db.execute(
-                "INSERT INTO channels (channel, settings, state, state_model, updated) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(channel) DO UPDATE SET "
-                "settings = excluded.settings, state = excluded.state, "
-                "state_model = excluded.state_model, updated = excluded.updated",
-                (session.channel, json.dumps(asdict(session.settings)), blob,
-                 session.state_model, time.time()))
-
-    async def save(self, session: Session) -> None:
-        await asyncio.to_thread(self._write, session)
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._select(channel)
+                columns = change(row)
+                if columns is not None:
+                    columns = columns | {"version": (row.version if row else 0) + 1,
+                                         "updated": time.time()}
+                    if row is None:
+                        columns.setdefault("settings", "{}")
+                        names = ", ".join(["channel", *columns])
+                        marks = ", ".join("?" * (len(columns) + 1))
+                        self._db.execute(f"INSERT INTO channels ({names}) VALUES ({marks})",
+                                         (channel, *columns.values()))
+                    else:
+                        assignments = ", ".join(f"{name} = ?" for name in columns)
+                        self._db.execute(f"UPDATE channels SET {assignments} WHERE channel = ?",
+                                         (*columns.values(), channel))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return self._select(channel) if columns is not None else None
 
     async def update_settings(self, session: Session, **changes) -> Settings:
-        """Apply validated changes; a new model resets the state (states are per model)."""
+        """Apply checked changes to the stored settings, field by field; a new model resets the
+        state (states are per model)."""
+        def change(row: Row | None) -> dict:
+            stored = dict(row.stored) if row else {}
+            old_model = stored.get("model", self.defaults.model)
+            stored |= changes
+            columns = {"settings": json.dumps(stored)}
+            if stored.get("model", self.defaults.model) != old_model:
+                columns |= {"state": None, "state_model": None}
+            return columns
+
         async with session.lock:
-            new = replace(session.settings, **changes)
-            snapshot = Session(channel=session.channel, settings=new, state=session.state,
-                               state_model=session.state_model)
-            if new.model != session.settings.model:
-                snapshot.state, snapshot.state_model = None, None
-            await self.save(snapshot)
-            session.settings, session.state, session.state_model = (
-                snapshot.settings, snapshot.state, snapshot.state_model)
-            return new
+            row = await asyncio.to_thread(self._transaction, session.channel, change)
+            self._apply(session, row)
+            return session.settings
 
     async def update_state(self, session: Session, state: np.ndarray | None,
                            model: str | None) -> None:
+        """Store the channel's state (None: back to the start) unless its stored model is no
+        longer `model` (the state belongs to another model then)."""
+        blob = None if state is None else np.asarray(state, np.float32).tobytes()
+
+        def change(row: Row | None) -> dict | None:
+            stored_model = (row.stored if row else {}).get("model", self.defaults.model)
+            if model is not None and model != stored_model:
+                return None
+            return {"state": blob, "state_model": model}
+
         async with session.lock:
-            if model is not None and model != session.settings.model:
-                return  # the model changed meanwhile: this state belongs to the old one
-            snapshot = Session(channel=session.channel, settings=session.settings, state=state,
-                               state_model=model)
-            await self.save(snapshot)
-            session.state, session.state_model = state, model
+            row = await asyncio.to_thread(self._transaction, session.channel, change)
+            if row is not None:
+                self._apply(session, row)
 
     def close(self) -> None:
         with self._lock:

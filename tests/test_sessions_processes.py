@@ -1,0 +1,108 @@
+"""Several processes on one SQLite file: nothing acknowledged is lost, caches see each other's
+writes, a generation's state never overwrites newer settings, and the schema migrates."""
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.commands import Commands, Context
+from engine import Engine
+from engine.sessions import SCHEMA_VERSION, SessionStore
+from tests.helpers.pacing import HoldAt
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def verbo_ask(db, weights_root, tmp_path, *lines):
+    env = dict(os.environ, VERBO_WEIGHTS=str(weights_root), VERBO_DB=str(db),
+               VERBO_HISTORY=str(tmp_path / "h"))
+    return subprocess.run([sys.executable, "-m", "verbo", "ask", "--channel", "repl", *lines],
+                          capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+
+
+def stored(db, channel):
+    with sqlite3.connect(db) as connection:
+        return connection.execute("SELECT settings, version FROM channels WHERE channel = ?",
+                                  (channel,)).fetchone()
+
+
+async def test_a_script_changes_a_setting_while_the_console_is_open(weights_root, tmp_path):
+    db = tmp_path / "shared.sqlite3"
+    async with Engine(db, weights_root=weights_root) as console:
+        layer, ctx = Commands(console), Context(channel="repl")
+        await layer.handle(ctx, "!temperatura 0.3")
+        other = verbo_ask(db, weights_root, tmp_path, "!temperatura 0.9")  # another process
+        assert "temperatura: 0.9" in other.stdout
+        await layer.handle(ctx, "!longitud 40")  # used to write back its cached 0.3
+        assert "temperatura: 0.9" in (await layer.handle(ctx, "!temperatura")).text
+    async with Engine(db, weights_root=weights_root) as reopened:
+        settings = await reopened.settings("repl")
+        assert (settings.temperature, settings.length) == (0.9, 40)
+
+
+def test_two_processes_changing_different_fields_lose_nothing(weights_root, tmp_path):
+    db = tmp_path / "race.sqlite3"
+    count = 150
+    processes = [subprocess.Popen([sys.executable, "-m", "tests.helpers.setter", str(db),
+                                   str(weights_root), "c", name, str(count)],
+                                  stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                                  env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                 for name in ("length", "seed")]
+    for process in processes:
+        assert process.communicate(timeout=120)[0].strip() == "DONE"
+    settings_json, version = stored(db, "c")
+    assert '"length": 150' in settings_json and '"seed": 150' in settings_json
+    assert version == 2 * count  # every write was one version
+
+
+async def test_a_finishing_generation_keeps_another_processes_settings(weights_root, tmp_path):
+    db = tmp_path / "gen.sqlite3"
+    async with Engine(db, weights_root=weights_root) as engine:
+        await engine.update("repl", length=500)
+        hold = engine.model("gru").scheduler.step_hook = HoldAt()
+        task = asyncio.create_task(engine.generate("repl", "Dios"))
+        await asyncio.to_thread(hold.reached.wait, 30)
+        other = await asyncio.to_thread(verbo_ask, db, weights_root, tmp_path, "!temperatura 1.5")
+        assert other.returncode == 0
+        hold.release()
+        await task
+        session = await engine.store.get("repl")
+        assert session.settings.temperature == 1.5 and session.state is not None
+    async with Engine(db, weights_root=weights_root) as reopened:
+        assert (await reopened.settings("repl")).temperature == 1.5
+
+
+async def test_a_state_is_not_kept_for_a_model_another_process_switched_from(
+        weights_root, tmp_path):
+    db = tmp_path / "model.sqlite3"
+    async with Engine(db, weights_root=weights_root) as engine:
+        await engine.update("repl", length=500)
+        hold = engine.model("gru").scheduler.step_hook = HoldAt()
+        task = asyncio.create_task(engine.generate("repl", "Dios"))
+        await asyncio.to_thread(hold.reached.wait, 30)
+        other = await asyncio.to_thread(verbo_ask, db, weights_root, tmp_path, "!modelo lstm")
+        assert "modelo: lstm" in other.stdout
+        hold.release()
+        await task
+    async with Engine(db, weights_root=weights_root) as reopened:
+        session = await reopened.store.get("repl")
+        assert session.settings.model == "lstm" and session.state is None
+
+
+def test_a_file_of_the_first_schema_is_migrated(tmp_path):
+    db = tmp_path / "old.sqlite3"
+    with sqlite3.connect(db) as connection:
+        connection.execute("CREATE TABLE channels (channel TEXT PRIMARY KEY, settings TEXT NOT "
+                           "NULL, state BLOB, state_model TEXT, updated REAL NOT NULL)")
+        connection.execute("INSERT INTO channels VALUES ('c', '{\"temperature\": 0.7}', NULL, "
+                           "NULL, 0)")
+    store = SessionStore(db)
+    session = asyncio.run(store.get("c"))
+    assert session.settings.temperature == 0.7 and session.version == 0
+    asyncio.run(store.update_settings(session, length=12))
+    assert session.version == 1 and session.settings.temperature == 0.7
+    store.close()
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
