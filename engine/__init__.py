@@ -5,27 +5,28 @@ chosen. Front-ends use what this package exports: the `Engine` facade, its error
 settings' types and parsers.
 """
 from engine.errors import (
-                           BusyError,
-                           ChannelBusyError,
-                           ClosedError,
-                           EngineError,
-                           InputError,
-                           StateMismatchError,
-                           WeightsError,
-                           WorkerError,
+    BusyError,
+    ChannelBusyError,
+    ClosedError,
+    EngineError,
+    InputError,
+    StateMismatchError,
+    StoreError,
+    WeightsError,
+    WorkerError,
 )
 from engine.facade import ChannelStatus, Engine, Score
 from engine.settings import (
-                           Limits,
-                           Settings,
-                           parse_length,
-                           parse_number,
-                           parse_seed,
-                           parse_temperature,
+    Limits,
+    Settings,
+    parse_length,
+    parse_number,
+    parse_seed,
+    parse_temperature,
 )
 from engine.vocab import strip_accents
 
 __all__ = ["BusyError", "ChannelBusyError", "ChannelStatus", "ClosedError", "Engine",
            "EngineError", "InputError", "Limits", "Score", "Settings", "StateMismatchError",
-           "WeightsError", "WorkerError", "parse_length", "parse_number", "parse_seed",
-           "parse_temperature", "strip_accents"]
+           "StoreError", "WeightsError", "WorkerError", "parse_length", "parse_number",
+           "parse_seed", "parse_temperature", "strip_accents"]

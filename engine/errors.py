@@ -52,3 +52,9 @@ class WeightsError(EngineError):
     """A model folder is missing, broken or inconsistent; the message names the file at fault."""
 
     kind = "model_broken"
+
+
+class StoreError(EngineError):
+    """The database of channels cannot be opened or reached; the message says which and why."""
+
+    kind = "store_unavailable"

@@ -108,7 +108,7 @@ class Engine:
             await asyncio.sleep(0.01)
         for model in self._models.values():
             await model.scheduler.close()
-        self.store.close()
+        await self.store.close()
 
     # -- models -------------------------------------------------------------------------------
     def available_models(self) -> list[str]:

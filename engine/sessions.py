@@ -1,40 +1,44 @@
-"""Per-channel settings and hidden state, persisted in SQLite, safe with several processes on one
-file.
+"""Per-channel settings and hidden state, in a store several processes can share: a SQLite file
+(the default) or a PostgreSQL database (`VERBO_DB=postgresql://…`).
 
-Every change is one transaction, committed before it is acknowledged (WAL journal,
-synchronous=FULL), so a crash at any moment leaves each channel with either its old or its new
-value. Writes never put back a stale copy: a settings change reads the stored row and changes
-only its own fields inside the transaction (`BEGIN IMMEDIATE` serialises writers across
-processes), and the state saved at the end of a generation changes only the state, and only if
-the channel's stored model is still the one that generated it. When two generations of one
-channel race (in two processes), the one that finishes last leaves its state. Each write bumps
-the row's `version`.
+Every change is one transaction, committed before it is acknowledged, so a crash at any moment
+leaves each channel with either its old or its new value. Writes never put back a stale copy: a
+settings change reads the stored row and changes only its own fields inside the transaction, and
+the state saved at the end of a generation changes only the state, and only if the channel's
+stored model is still the one that generated it. When two generations of one channel race (in
+two processes), the one that finishes last leaves its state. Each write bumps the row's
+`version`.
 
 The in-memory map is a cache: idle channels are evicted (least recently used first) and reload
-from the file on their next use. Another process's commits are noticed through SQLite's
-`data_version`, checked on every read: the cached channels are then read again before use.
+on their next use, and whenever the backend says another process has committed (SQLite's
+`data_version`; with PostgreSQL, always), cached channels are read again before use.
 """
 from __future__ import annotations
 
 import asyncio
 import collections
-import json
-import sqlite3
-import threading
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from engine.errors import StoreError
 from engine.settings import Settings
+from engine.store_postgres import PostgresBackend, is_postgres_url
+from engine.store_rows import Row
+from engine.store_sqlite import SqliteBackend
 
-SCHEMA_VERSION = 2
-MIGRATIONS = {
-    1: ["CREATE TABLE IF NOT EXISTS channels (channel TEXT PRIMARY KEY, settings TEXT NOT NULL, "
-        "state BLOB, state_model TEXT, updated REAL NOT NULL)"],
-    2: ["ALTER TABLE channels ADD COLUMN version INTEGER NOT NULL DEFAULT 0"],
-}
+
+def open_backend(where: Path | str):
+    """A SQLite file for a path, PostgreSQL for a postgresql:// URL; any other URL is refused
+    (it would otherwise become a local folder named after its scheme)."""
+    text = str(where)
+    if is_postgres_url(text):
+        return PostgresBackend(text)
+    if "://" in text:
+        raise StoreError(f"{text.split('://')[0]}:// no es una base de datos que verbo sepa "
+                         "abrir: usa una ruta (SQLite) o una URL postgresql://")
+    return SqliteBackend(text)
 
 
 @dataclass
@@ -53,64 +57,20 @@ class Session:
         return self.ticket is not None
 
 
-@dataclass(frozen=True)
-class Row:
-    stored: dict  # the settings written for the channel (the rest are the defaults)
-    state: np.ndarray | None
-    state_model: str | None
-    version: int
-
-
 class SessionStore:
-    """SQLite persistence (one connection, used from worker threads under a lock)."""
+    """The channels' sessions: a cache over a backend (`store_sqlite`, `store_postgres`)."""
 
-    def __init__(self, path: Path | str, max_cached: int = 10_000,
+    def __init__(self, where: Path | str, max_cached: int = 10_000,
                  defaults: Settings = Settings()):
         self.defaults = defaults  # settings of a channel never seen before
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
-                                   timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._lock = threading.Lock()
-        self._migrate()
+        self.backend = open_backend(where)
         self._cache: collections.OrderedDict[str, Session] = collections.OrderedDict()
         self._stale: set[str] = set()  # cached channels another process may have changed
-        self._data_version = self._pragma_data_version()
         self.max_cached = max_cached
 
-    def _migrate(self) -> None:
-        """Bring the file's schema to SCHEMA_VERSION, one step per version, each atomic."""
-        with self._lock:
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0 and self._db.execute(
-                    "SELECT 1 FROM sqlite_master WHERE name = 'channels'").fetchone():
-                version = 1  # a file from before versioning
-            for step in range(version + 1, SCHEMA_VERSION + 1):
-                self._db.execute("BEGIN IMMEDIATE")
-                for statement in MIGRATIONS[step]:
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {step}")
-                self._db.execute("COMMIT")
-
-    # -- reads --------------------------------------------------------------------------------
-    def _select(self, channel: str) -> Row | None:
-        found = self._db.execute(
-            "SELECT settings, state, state_model, version FROM channels WHERE channel = ?",
-            (channel,)).fetchone()
-        if found is None:
-            return None
-        settings_json, blob, state_model, version = found
-        known = Settings.field_names()
-        stored = {k: v for k, v in json.loads(settings_json).items() if k in known}
-        state = np.frombuffer(blob, dtype=np.float32).copy() if blob is not None else None
-        return Row(stored, state, state_model, version)
-
-    def _read(self, channel: str) -> Row | None:
-        with self._lock:
-            return self._select(channel)
+    async def open(self) -> None:
+        """Connect now (a StoreError says why not), rather than at the first request."""
+        await self.backend.open()
 
     def _apply(self, session: Session, row: Row | None) -> Session:
         if row is None:
@@ -122,22 +82,12 @@ class SessionStore:
                 row.state, row.state_model, row.version)
         return session
 
-    def _pragma_data_version(self) -> int:
-        with self._lock:
-            return self._db.execute("PRAGMA data_version").fetchone()[0]
-
-    def _notice_other_writers(self) -> None:
-        """Another connection committed since the last look: every cached channel is stale."""
-        version = self._pragma_data_version()
-        if version != self._data_version:
-            self._data_version = version
-            self._stale.update(self._cache)
-
     async def get(self, channel: str) -> Session:
-        self._notice_other_writers()
+        if await self.backend.changed_elsewhere():
+            self._stale.update(self._cache)
         session = self._cache.get(channel)
         if session is None or channel in self._stale:
-            row = await asyncio.to_thread(self._read, channel)
+            row = await self.backend.read(channel)
             if session is None:
                 session = self._cache.setdefault(channel, Session(channel=channel))
             self._apply(session, row)
@@ -171,33 +121,6 @@ class SessionStore:
         return len(self._cache)
 
     # -- writes (each one a transaction; returns once durable) ----------------------------------
-    def _transaction(self, channel: str, change) -> Row | None:
-        """Read the channel's row and write `change(row)`'s columns, atomically across
-        processes; the row as it is afterwards (None: nothing was written)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._select(channel)
-                columns = change(row)
-                if columns is not None:
-                    columns = columns | {"version": (row.version if row else 0) + 1,
-                                         "updated": time.time()}
-                    if row is None:
-                        columns.setdefault("settings", "{}")
-                        names = ", ".join(["channel", *columns])
-                        marks = ", ".join("?" * (len(columns) + 1))
-                        self._db.execute(f"INSERT INTO channels ({names}) VALUES ({marks})",
-                                         (channel, *columns.values()))
-                    else:
-                        assignments = ", ".join(f"{name} = ?" for name in columns)
-                        self._db.execute(f"UPDATE channels SET {assignments} WHERE channel = ?",
-                                         (*columns.values(), channel))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            return self._select(channel) if columns is not None else None
-
     async def update_settings(self, session: Session, **changes) -> Settings:
         """Apply checked changes to the stored settings, field by field; a new model resets the
         state (states are per model)."""
@@ -205,14 +128,13 @@ class SessionStore:
             stored = dict(row.stored) if row else {}
             old_model = stored.get("model", self.defaults.model)
             stored |= changes
-            columns = {"settings": json.dumps(stored)}
+            columns = {"settings": stored}
             if stored.get("model", self.defaults.model) != old_model:
                 columns |= {"state": None, "state_model": None}
             return columns
 
         async with session.lock:
-            row = await asyncio.to_thread(self._transaction, session.channel, change)
-            self._apply(session, row)
+            self._apply(session, await self.backend.transaction(session.channel, change))
             return session.settings
 
     async def update_state(self, session: Session, state: np.ndarray | None,
@@ -228,10 +150,9 @@ class SessionStore:
             return {"state": blob, "state_model": model}
 
         async with session.lock:
-            row = await asyncio.to_thread(self._transaction, session.channel, change)
+            row = await self.backend.transaction(session.channel, change)
             if row is not None:
                 self._apply(session, row)
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+    async def close(self) -> None:
+        await self.backend.close()

@@ -36,3 +36,27 @@ async def engine(weights_root, tmp_path):
     eng = Engine(tmp_path / "verbo.sqlite3", weights_root=weights_root)
     yield eng
     await eng.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server for the run; skipped where none can start, unless
+    VERBO_REQUIRE_POSTGRES=1 (as in .ci/run) makes that a failure."""
+    from tests.helpers.postgres import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as error:
+        if os.environ.get("VERBO_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL es obligatorio aquí y no arranca: {error}")
+        pytest.skip(f"sin PostgreSQL: {error}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_db(request, tmp_path):
+    """Where several processes keep their channels: a SQLite file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "shared.sqlite3")
+    return request.getfixturevalue("postgres_server").new_database()

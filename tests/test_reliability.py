@@ -58,16 +58,18 @@ def same_state(a, b) -> bool:
     return np.allclose(a, b, atol=1e-3)
 
 
-async def test_sigkill_mid_work_keeps_every_acknowledged_change(weights_root, tmp_path):
-    db = tmp_path / "kill.sqlite3"
+async def test_sigkill_mid_work_keeps_every_acknowledged_change(weights_root, tmp_path,
+                                                                shared_db):
+    db = shared_db  # a SQLite file, or a PostgreSQL database
     process = start(["-m", "tests.helpers.kill_target", str(db), str(weights_root), *CHANNELS])
     lines = read_until(process, lambda ls: sum(l.startswith("DONE-GEN") for l in ls) >= 40)
     process.send_signal(signal.SIGKILL)
     lines += process.stdout.read().splitlines()  # acknowledged before the kill, still in the pipe
     process.wait(timeout=30)
 
-    with sqlite3.connect(db) as connection:
-        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    if not db.startswith("postgresql://"):
+        with sqlite3.connect(db) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     done = {c: 0 for c in CHANNELS}
     in_flight_gen, acked, in_flight_set = set(), {}, {}
     for line in lines:

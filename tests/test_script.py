@@ -100,11 +100,18 @@ def test_json_prints_one_object_per_command(weights_root, tmp_path):
     assert result.returncode == 1
 
 
-def test_a_database_url_is_refused_with_a_clear_message(weights_root, tmp_path):
-    result = verbo(["ask", "--db", "postgresql://localhost/verbo", "!estado"], weights_root,
-                   tmp_path)
-    assert result.returncode == 2 and "URL" in result.stderr
-    assert not (tmp_path / "postgresql:").exists()
+def test_a_database_that_cannot_be_opened_is_a_clear_error(weights_root, tmp_path):
+    unknown = verbo(["ask", "--db", "mysql://localhost/verbo", "!estado"], weights_root, tmp_path)
+    assert unknown.returncode == 2 and "mysql://" in unknown.stderr
+    unreachable = verbo(["ask", "--db", "postgresql://yo:secreto@127.0.0.1:1/verbo", "!estado"],
+                        weights_root, tmp_path)
+    assert unreachable.returncode == 2
+    assert "no se puede abrir la base de datos postgresql://yo@127.0.0.1:1/verbo" in \
+        unreachable.stderr
+    assert "secreto" not in unreachable.stderr  # the password is never shown
+    for result in (unknown, unreachable):
+        assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("mysql*")) and not list(tmp_path.glob("postgres*"))
 
 
 def test_no_color_turns_the_heat_map_into_marks(monkeypatch):

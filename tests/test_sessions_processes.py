@@ -1,5 +1,6 @@
-"""Several processes on one SQLite file: nothing acknowledged is lost, caches see each other's
-writes, a generation's state never overwrites newer settings, and the schema migrates."""
+"""Several processes on one store, SQLite file or PostgreSQL database: nothing acknowledged is
+lost, caches see each other's writes, a generation's state never overwrites newer settings; and
+the SQLite schema migrates."""
 import asyncio
 import os
 import sqlite3
@@ -9,7 +10,8 @@ from pathlib import Path
 
 from bot.commands import Commands, Context
 from engine import Engine
-from engine.sessions import SCHEMA_VERSION, SessionStore
+from engine.sessions import SessionStore
+from engine.store_sqlite import SCHEMA_VERSION
 from tests.helpers.pacing import HoldAt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,13 +25,19 @@ def verbo_ask(db, weights_root, tmp_path, *lines):
 
 
 def stored(db, channel):
-    with sqlite3.connect(db) as connection:
-        return connection.execute("SELECT settings, version FROM channels WHERE channel = ?",
-                                  (channel,)).fetchone()
+    """The channel's settings and row version, read back by a store of its own."""
+    async def read():
+        store = SessionStore(db)
+        session = await store.get(channel)
+        await store.close()
+        return session.settings, session.version
+
+    return asyncio.run(read())
 
 
-async def test_a_script_changes_a_setting_while_the_console_is_open(weights_root, tmp_path):
-    db = tmp_path / "shared.sqlite3"
+async def test_a_script_changes_a_setting_while_the_console_is_open(weights_root, tmp_path,
+                                                                    shared_db):
+    db = shared_db
     async with Engine(db, weights_root=weights_root) as console:
         layer, ctx = Commands(console), Context(channel="repl")
         await layer.handle(ctx, "!temperatura 0.3")
@@ -42,8 +50,8 @@ async def test_a_script_changes_a_setting_while_the_console_is_open(weights_root
         assert (settings.temperature, settings.length) == (0.9, 40)
 
 
-def test_two_processes_changing_different_fields_lose_nothing(weights_root, tmp_path):
-    db = tmp_path / "race.sqlite3"
+def test_two_processes_changing_different_fields_lose_nothing(weights_root, shared_db):
+    db = shared_db
     count = 150
     processes = [subprocess.Popen([sys.executable, "-m", "tests.helpers.setter", str(db),
                                    str(weights_root), "c", name, str(count)],
@@ -52,13 +60,14 @@ def test_two_processes_changing_different_fields_lose_nothing(weights_root, tmp_
                  for name in ("length", "seed")]
     for process in processes:
         assert process.communicate(timeout=120)[0].strip() == "DONE"
-    settings_json, version = stored(db, "c")
-    assert '"length": 150' in settings_json and '"seed": 150' in settings_json
+    settings, version = stored(db, "c")
+    assert (settings.length, settings.seed) == (count, count)
     assert version == 2 * count  # every write was one version
 
 
-async def test_a_finishing_generation_keeps_another_processes_settings(weights_root, tmp_path):
-    db = tmp_path / "gen.sqlite3"
+async def test_a_finishing_generation_keeps_another_processes_settings(weights_root, tmp_path,
+                                                                       shared_db):
+    db = shared_db
     async with Engine(db, weights_root=weights_root) as engine:
         await engine.update("repl", length=500)
         hold = engine.model("gru").scheduler.step_hook = HoldAt()
@@ -75,8 +84,8 @@ async def test_a_finishing_generation_keeps_another_processes_settings(weights_r
 
 
 async def test_a_state_is_not_kept_for_a_model_another_process_switched_from(
-        weights_root, tmp_path):
-    db = tmp_path / "model.sqlite3"
+        weights_root, tmp_path, shared_db):
+    db = shared_db
     async with Engine(db, weights_root=weights_root) as engine:
         await engine.update("repl", length=500)
         hold = engine.model("gru").scheduler.step_hook = HoldAt()
@@ -98,11 +107,14 @@ def test_a_file_of_the_first_schema_is_migrated(tmp_path):
                            "NULL, state BLOB, state_model TEXT, updated REAL NOT NULL)")
         connection.execute("INSERT INTO channels VALUES ('c', '{\"temperature\": 0.7}', NULL, "
                            "NULL, 0)")
-    store = SessionStore(db)
-    session = asyncio.run(store.get("c"))
-    assert session.settings.temperature == 0.7 and session.version == 0
-    asyncio.run(store.update_settings(session, length=12))
-    assert session.version == 1 and session.settings.temperature == 0.7
-    store.close()
+    async def use():
+        store = SessionStore(db)
+        session = await store.get("c")
+        assert session.settings.temperature == 0.7 and session.version == 0
+        await store.update_settings(session, length=12)
+        assert session.version == 1 and session.settings.temperature == 0.7
+        await store.close()
+
+    asyncio.run(use())
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

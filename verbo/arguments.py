@@ -66,9 +66,9 @@ def add_console_options(options, top: bool = False) -> None:
     options.add_argument("--channel", metavar="NOMBRE", **default,
                          help="canal de verbo: sus ajustes y su estado (por defecto: «repl» en "
                               "la consola, «script» en los scripts)")
-    options.add_argument("--db", metavar="RUTA", **default,
-                         help="archivo SQLite de los canales (por defecto: VERBO_DB o el "
-                              "directorio de estado del usuario)")
+    options.add_argument("--db", metavar="RUTA|URL", **default,
+                         help="archivo SQLite de los canales, o URL postgresql:// (por defecto: "
+                              "VERBO_DB o el directorio de estado del usuario)")
     options.add_argument("--json", action="store_true", **default,
                          help="un objeto JSON por comando en la salida (para programas)")
 

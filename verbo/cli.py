@@ -97,9 +97,14 @@ def run_models(args) -> int:
 # -- serving ----------------------------------------------------------------------------------------
 async def open_engine(config):
     """The engine with its default model loaded, or a clear message and None."""
-    from engine import EngineError
+    from engine import EngineError, StoreError
 
-    engine = config.engine()
+    try:
+        engine = config.engine()
+        await engine.store.open()
+    except StoreError as error:
+        fail(str(error))
+        return None
     try:
         engine.model(config.model)
     except EngineError as error:

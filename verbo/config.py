@@ -34,7 +34,7 @@ AYUDA = {
     "VERBO_WEIGHTS": "carpeta de los modelos (por defecto: weights/ del repositorio)",
     "VERBO_MODELS": "carpeta de tus modelos (por defecto: el directorio de datos del usuario)",
     "VERBO_BACKEND": "numpy, tensorflow o auto",
-    "VERBO_DB": "archivo SQLite de los canales",
+    "VERBO_DB": "archivo SQLite de los canales, o una URL postgresql:// para varios procesos",
     "VERBO_MAX_BATCH": "peticiones que avanzan juntas",
     "VERBO_MAX_WAITING": "peticiones en espera antes de rechazar por «ocupado»",
     "VERBO_MAX_TEXT": "texto más largo aceptado (caracteres)",
@@ -100,8 +100,10 @@ class Config:
                        "directory).", "Engine", Path)
     backend: str = env("VERBO_BACKEND", "numpy", "Inference backend: numpy (CPU, default), "
                        "tensorflow, or auto (tensorflow when a GPU is present).", "Engine")
-    db_path: Path = env("VERBO_DB", None, "SQLite file with channel settings and states "
-                        "(default: the user state directory).", "Engine", Path)
+    db_path: str = env("VERBO_DB", None, "Where channel settings and states live: a SQLite file "
+                       "(default: in the user state directory)\nor a PostgreSQL URL "
+                       "(postgresql://user:password@host:5432/db) for several processes.",
+                       "Engine")
     max_batch: int = env("VERBO_MAX_BATCH", LIMITS.max_batch,
                          "Most requests stepped together in one batch …", "Engine", int)
     max_waiting: int = env("VERBO_MAX_WAITING", LIMITS.max_waiting,
@@ -121,7 +123,7 @@ class Config:
         if self.models is None:
             object.__setattr__(self, "models", user_models_root())
         if self.db_path is None:
-            object.__setattr__(self, "db_path", state_dir() / "verbo.sqlite3")
+            object.__setattr__(self, "db_path", str(state_dir() / "verbo.sqlite3"))
         if self.history_path is None:
             object.__setattr__(self, "history_path", state_dir() / "historial")
 
@@ -140,8 +142,6 @@ class Config:
                 raw = db
             if raw:
                 values[f.name] = parse(f.metadata["env"], raw, f.metadata["kind"])
-        if "db_path" in values:
-            check_database(values["db_path"])
         return cls(**values)
 
     def limits(self) -> Limits:
@@ -171,13 +171,6 @@ def parse(name: str, raw: str, kind: type):
         except ValueError:
             raise ConfigError(f"{name} debe ser un número entero, no «{raw}»") from None
     return kind(raw)
-
-
-def check_database(path: Path) -> None:
-    """Only SQLite files for now: a URL would become a local folder named "postgresql:"."""
-    if "://" in str(path) or str(path).startswith(("postgres:", "postgresql:")):
-        raise ConfigError(f"VERBO_DB / --db: {path} parece una URL; verbo guarda los canales en "
-                          "un archivo SQLite (una ruta)")
 
 
 def env_example() -> str:

@@ -1,0 +1,125 @@
+"""The SQLite backend of the session store: one file, the embedded default.
+
+Each write is one `BEGIN IMMEDIATE` transaction (writers are serialised across processes; WAL
+journal, synchronous=FULL: committed means on disk). Other processes' commits are noticed through
+`PRAGMA data_version`. The schema is migrated by `PRAGMA user_version`, one step at a time.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import StoreError
+from engine.settings import Settings
+from engine.store_rows import Row
+
+SCHEMA_VERSION = 2
+MIGRATIONS = {
+    1: ["CREATE TABLE IF NOT EXISTS channels (channel TEXT PRIMARY KEY, settings TEXT NOT NULL, "
+        "state BLOB, state_model TEXT, updated REAL NOT NULL)"],
+    2: ["ALTER TABLE channels ADD COLUMN version INTEGER NOT NULL DEFAULT 0"],
+}
+
+
+class SqliteBackend:
+    def __init__(self, path: Path | str):
+        self.path = str(path)
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                                       timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"no se puede abrir la base de datos {self.path}: {error}") from None
+        self._lock = threading.Lock()
+        self._migrate()
+        self._data_version = self._pragma_data_version()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0 and self._db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'channels'").fetchone():
+                version = 1  # a file from before versioning
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                self._db.execute("BEGIN IMMEDIATE")
+                for statement in MIGRATIONS[step]:
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {step}")
+                self._db.execute("COMMIT")
+
+    async def open(self) -> None:
+        """Nothing to wait for: the file was opened and migrated when the backend was made."""
+
+    def _select(self, channel: str) -> Row | None:
+        found = self._db.execute(
+            "SELECT settings, state, state_model, version FROM channels WHERE channel = ?",
+            (channel,)).fetchone()
+        if found is None:
+            return None
+        settings_json, blob, state_model, version = found
+        known = Settings.field_names()
+        stored = {k: v for k, v in json.loads(settings_json).items() if k in known}
+        state = np.frombuffer(blob, dtype=np.float32).copy() if blob is not None else None
+        return Row(stored, state, state_model, version)
+
+    def _read(self, channel: str) -> Row | None:
+        with self._lock:
+            return self._select(channel)
+
+    async def read(self, channel: str) -> Row | None:
+        return await asyncio.to_thread(self._read, channel)
+
+    def _pragma_data_version(self) -> int:
+        with self._lock:
+            return self._db.execute("PRAGMA data_version").fetchone()[0]
+
+    async def changed_elsewhere(self) -> bool:
+        """Whether another connection committed since the last call."""
+        version = self._pragma_data_version()
+        changed, self._data_version = version != self._data_version, version
+        return changed
+
+    def _transaction(self, channel: str, change) -> Row | None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._select(channel)
+                columns = change(row)
+                if columns is not None:
+                    columns = columns | {"version": (row.version if row else 0) + 1,
+                                         "updated": time.time()}
+                    if "settings" in columns:
+                        columns["settings"] = json.dumps(columns["settings"])
+                    if row is None:
+                        columns.setdefault("settings", "{}")
+                        names = ", ".join(["channel", *columns])
+                        marks = ", ".join("?" * (len(columns) + 1))
+                        self._db.execute(f"INSERT INTO channels ({names}) VALUES ({marks})",
+                                         (channel, *columns.values()))
+                    else:
+                        assignments = ", ".join(f"{name} = ?" for name in columns)
+                        self._db.execute(f"UPDATE channels SET {assignments} WHERE channel = ?",
+                                         (*columns.values(), channel))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return self._select(channel) if columns is not None else None
+
+    async def transaction(self, channel: str, change) -> Row | None:
+        """Read the channel's row and write `change(row)`'s columns (None: write nothing),
+        atomically across processes; the row as it is afterwards, or None."""
+        return await asyncio.to_thread(self._transaction, channel, change)
+
+    async def close(self) -> None:
+        with self._lock:
+            self._db.close()
