@@ -13,6 +13,7 @@ from bot.commands import Commands
 from bot.discord_cog import VerboCog
 from bot.discord_messages import MESSAGE_LIMIT, NO_MENTIONS, say
 from bot.discord_options import DiscordOptions
+from bot.shards import ShardPlan
 
 log = logging.getLogger("verbo.discord")
 
@@ -25,9 +26,10 @@ def default_intents() -> discord.Intents:
 
 class VerboBot(commands.Bot):
     def __init__(self, layer: Commands, options: DiscordOptions,
-                 intents: discord.Intents | None = None):
+                 intents: discord.Intents | None = None, **client_options):
         super().__init__(command_prefix=options.prefix, intents=intents or default_intents(),
-                         help_command=None, allowed_mentions=NO_MENTIONS, case_insensitive=True)
+                         help_command=None, allowed_mentions=NO_MENTIONS, case_insensitive=True,
+                         **client_options)
         self.layer, self.options = layer, options
 
     async def setup_hook(self) -> None:
@@ -44,9 +46,13 @@ class VerboBot(commands.Bot):
 
 
 class ShardedVerboBot(VerboBot, commands.AutoShardedBot):
-    """The same bot over several gateway shards (for bots in thousands of servers)."""
+    """The same bot over several gateway shards (for bots in thousands of servers); a process
+    may hold only some of them (`bot.shards.plan`)."""
 
 
-def create_bot(layer: Commands, options: DiscordOptions, sharded: bool = False,
+def create_bot(layer: Commands, options: DiscordOptions, shards: ShardPlan | None = None,
                intents: discord.Intents | None = None) -> VerboBot:
-    return (ShardedVerboBot if sharded else VerboBot)(layer, options, intents)
+    if shards is None:
+        return VerboBot(layer, options, intents)
+    return ShardedVerboBot(layer, options, intents, shard_ids=shards.shard_ids,
+                           shard_count=shards.shard_count)

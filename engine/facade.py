@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 from engine.catalog import servable
 from engine.errors import ChannelBusyError, ClosedError, EngineError, InputError
 from engine.loading import load_kernel
+from engine.metrics import RequestLog
 from engine.scheduler import Job, Scheduler
 from engine.sessions import SessionStore
 from engine.settings import Limits, Settings, check_changes, check_length
@@ -86,6 +88,7 @@ class Engine:
                                   defaults=Settings(model=default_model))
         self._models: dict[str, LoadedModel] = {}
         self._closed = False
+        self.requests = RequestLog()  # finished requests, for health reports
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def __aenter__(self) -> "Engine":
@@ -214,6 +217,7 @@ class Engine:
         n = settings.length if length is None else check_length(length, self.limits)
         start = session.state if (session.state is not None and
                                   session.state_model == model.name) else model.kernel.start_state
+        started = time.perf_counter()
         ticket = model.scheduler.submit(Job(
             inputs=ids, state=start, generate=n, temperature=settings.temperature,
             top_k=settings.top_k, top_p=settings.top_p, seed=settings.seed,
@@ -237,6 +241,7 @@ class Engine:
                     pass  # a failed request leaves the state as it was
             session.ticket = None
             self.store.trim()
+            self.requests.record(time.perf_counter() - started)
 
     async def generate(self, channel: str, text: str | None = None,
                        length: int | None = None) -> str:
@@ -266,7 +271,7 @@ class Engine:
     async def _score_ids(self, model: LoadedModel, ids_list: list[np.ndarray]) -> list:
         # in chunks, so that one large ranking never takes the whole waiting line
         chunk = max(1, min(self.limits.max_batch, self.limits.max_waiting // 4))
-        results = []
+        results, started = [], time.perf_counter()
         for begin in range(0, len(ids_list), chunk):
             tickets = [model.scheduler.submit(Job(inputs=ids, state=model.kernel.start_state,
                                                   record=True))
@@ -277,6 +282,7 @@ class Engine:
                 for ticket in tickets:
                     ticket.cancel()
                 raise
+        self.requests.record(time.perf_counter() - started)
         return results
 
     async def score(self, text: str, model_name: str | None = None) -> Score:
@@ -303,6 +309,16 @@ class Engine:
         scores = [Score(model.kernel.vocab.decode(ids), r.logprobs, rep)
                   for (ids, rep), r in zip(encoded, results)]
         return sorted(scores, key=lambda s: -s.nats)
+
+    def health(self) -> dict:
+        """What an orchestrator wants to know: the work waiting and running per model, and the
+        requests of the last minute."""
+        models = {name: {"waiting": m.scheduler.waiting_count, "active": m.scheduler.active_count}
+                  for name, m in self._models.items()}
+        return {"models": models,
+                "waiting": sum(m["waiting"] for m in models.values()),
+                "active": sum(m["active"] for m in models.values()),
+                "requests": self.requests.snapshot()}
 
     async def next_distribution(self, text: str, model_name: str | None = None
                                 ) -> dict[str, float]:

@@ -131,6 +131,10 @@ class Scheduler:
             self._condition.notify_all()
         await asyncio.to_thread(self._thread.join)
 
+    @property
+    def waiting_count(self) -> int:
+        return len(self._waiting)
+
     # -- submission (event loop thread) -------------------------------------------------------
     def submit(self, job: Job) -> Ticket:
         if not self._running:

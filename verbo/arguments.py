@@ -133,9 +133,20 @@ def add_serving(sub) -> None:
     positional.add_argument("lines", nargs="+", metavar="COMANDO",
                             help="p. ej. '!continua Dios dijo:'")
     add_console_options(options)
-    parser_for(sub.add_parser, "discord", help="el bot de Discord (DISCORD_TOKEN en el entorno o "
-                                               "en .env)",
-               description="Conecta el bot a Discord; véase la sección «Discord» del README.")
+    _, _, options = parser_for(
+        sub.add_parser, "discord", help="el bot de Discord (DISCORD_TOKEN en el entorno o en .env)",
+        description="Conecta el bot a Discord; véanse las secciones «Discord» y «Several "
+                    "processes, one database» del README.")
+    suppressed = {"default": argparse.SUPPRESS}
+    options.add_argument("--shards", metavar="IDS", **suppressed,
+                         help="shards de este proceso, p. ej. 0-3,8 (por defecto: VERBO_SHARDS, "
+                              "o todos)")
+    options.add_argument("--shard-count", type=int, metavar="N", **suppressed,
+                         help="número total de shards (por defecto: VERBO_SHARD_COUNT, o el que "
+                              "recomiende Discord)")
+    options.add_argument("--cluster", metavar="I/N", **suppressed,
+                         help="el grupo I de N: los shards I, I+N, I+2N … (por defecto: "
+                              "VERBO_CLUSTER)")
 
 
 def add_bench(sub) -> None:

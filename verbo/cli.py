@@ -174,17 +174,27 @@ async def discord_main(config) -> int:
 
     from bot.commands import Commands
     from bot.discord_bot import create_bot
+    from bot.shards import ShardError
 
     log = logging.getLogger("verbo.discord")
+    try:
+        shards = config.shard_plan()
+    except ShardError as error:
+        return fail(str(error))
     engine = await open_engine(config)
     if engine is None:
         return 2
-    bot = create_bot(Commands(engine, config.prefix), config.discord_options(),
-                     sharded=config.sharded)
+    if shards is not None:
+        log.info("este proceso: %s", shards.describe())
+    bot = create_bot(Commands(engine, config.prefix), config.discord_options(), shards)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda s=sig: (log.info("señal %s: cerrando", s.name),
                                                     asyncio.ensure_future(bot.close())))
+    from bot import health
+
+    stop_health = await health.serve(engine, health.bot_shards(bot), config.health_port,
+                                     config.health_seconds)
     try:
         async with bot:
             await bot.start(config.discord_token)
@@ -195,6 +205,7 @@ async def discord_main(config) -> int:
         return fail("activa el intent «Message Content» del bot en el portal de "
                     "desarrolladores de Discord")
     finally:
+        await stop_health()
         await engine.close()  # stops running generations and saves every channel's state
         log.info("cerrado: estados guardados")
     return 0
@@ -214,6 +225,8 @@ def run_ask(config, args) -> int:
 def run_discord(config, args) -> int:
     from bot.logs import setup_logging
 
+    given = {k: getattr(args, k) for k in ("shards", "shard_count", "cluster") if hasattr(args, k)}
+    config = dataclasses.replace(config, **given)  # the command line before the environment
     if not config.discord_token:
         return fail("falta DISCORD_TOKEN. Ponlo en el entorno o en un archivo .env "
                     "(mira .env.example y la sección «Discord» del README)")

@@ -28,6 +28,11 @@ AYUDA = {
     "VERBO_CHANNEL_MAX_QUEUED": "peticiones a la vez por canal de Discord",
     "VERBO_SETTINGS_PERMISSION": "permiso de Discord necesario para cambiar ajustes (vacío: todos)",
     "VERBO_SHARDED": "1: AutoShardedBot, para miles de servidores",
+    "VERBO_SHARDS": "shards de este proceso (0-3,8) entre VERBO_SHARD_COUNT",
+    "VERBO_SHARD_COUNT": "número total de shards, el mismo en todos los procesos",
+    "VERBO_CLUSTER": "grupo de shards de este proceso: índice/grupos (1/4)",
+    "VERBO_HEALTH_PORT": "puerto local de /health y /metrics (vacío: ninguno)",
+    "VERBO_HEALTH_SECONDS": "segundos entre líneas de salud en el registro (0: ninguna)",
     "VERBO_SYNC_COMMANDS": "1: publica los comandos de barra al arrancar",
     "VERBO_LOG_LEVEL": "nivel de registro: DEBUG, INFO, WARNING, ERROR",
     "VERBO_MODEL": "modelo de los canales nuevos y de las puntuaciones",
@@ -83,6 +88,16 @@ class Config:
         "(e.g. manage_messages, manage_channels); empty = everyone may.", "Discord")
     sharded: bool = env("VERBO_SHARDED", False, "Run as AutoShardedBot (for bots in thousands of "
                         "servers): 1 / 0.", "Discord", bool)
+    shards: str = env("VERBO_SHARDS", "", "Shards this process holds, as ids and ranges (0-3,8), "
+                      "out of VERBO_SHARD_COUNT; empty = all.", "Discord")
+    shard_count: int = env("VERBO_SHARD_COUNT", None, "Total number of shards, the same in every "
+                           "process (empty: as many as Discord recommends).", "Discord", int)
+    cluster: str = env("VERBO_CLUSTER", "", "This process's group of shards, index/groups (1/4 "
+                       "holds shards 1, 5, 9 … of VERBO_SHARD_COUNT).", "Discord")
+    health_port: int = env("VERBO_HEALTH_PORT", None, "Port of a local HTTP /health and /metrics "
+                           "(Prometheus text) for an orchestrator; empty = none.", "Discord", int)
+    health_seconds: int = env("VERBO_HEALTH_SECONDS", 60, "Seconds between health lines in the "
+                              "log (0 = none).", "Discord", int)
     sync_commands: bool = env(
         "VERBO_SYNC_COMMANDS", DISCORD.sync_commands,
         "Publish the slash commands (/continua, /temperatura, …) to Discord at start-up: 1 / 0.\n"
@@ -154,6 +169,12 @@ class Config:
                               channel_max_queued=self.channel_max_queued,
                               settings_permission=self.settings_permission,
                               sync_commands=self.sync_commands)
+
+    def shard_plan(self):
+        """The shards this process holds (None: an unsharded bot); ShardError if impossible."""
+        from bot.shards import plan
+
+        return plan(self.sharded, self.shards, self.shard_count, self.cluster)
 
     def engine(self):
         from engine import Engine
