@@ -1,6 +1,7 @@
 """Load: many channels at once sending a mix of commands, for a bounded time.
 
     verbo bench load [--channels 500] [--seconds 60] [--weights weights] [--discord]
+                     [--db PATH|postgresql://…] [--prefix load]
 
 Each channel loops: `!continua` (50 %, random length), `!probabilidad` (30 %) or a settings
 command (20 %, a tenth of them invalid on purpose). Reports requests served, refused as busy,
@@ -120,13 +121,13 @@ def engine_runner(layer: Commands):
     return run
 
 
-async def run_load(engine: Engine, channels: int, seconds: float, seed: int = 0,
+async def run_load(engine: Engine, channels: int, seconds: float, seed: int = 0, prefix: str = "load",
                    runner=None) -> LoadReport:
     report = LoadReport()
     run = runner or engine_runner(Commands(engine))
     start = time.monotonic()
     deadline = start + seconds
-    tasks = [drive_channel(run, f"load{c}", deadline, random.Random(seed + c), report)
+    tasks = [drive_channel(run, f"{prefix}{c}", deadline, random.Random(seed + c), report)
              for c in range(channels)]
     await asyncio.gather(sample_memory(report, deadline, start), *tasks)
     report.seconds = time.monotonic() - start
@@ -189,19 +190,27 @@ def main(argv=None) -> int:
     parser.add_argument("--discord", action="store_true")
     parser.add_argument("--max-batch", type=int, default=256)
     parser.add_argument("--max-waiting", type=int, default=256)
+    parser.add_argument("--db", default=None,
+                        help="the store: a SQLite path or a postgresql:// URL (default: a new "
+                             "SQLite file)")
+    parser.add_argument("--prefix", default="load", help="channel names (several processes on "
+                                                         "one store use different prefixes)")
     args = parser.parse_args(argv)
 
     async def go():
         with tempfile.TemporaryDirectory() as tmp:
             limits = Limits(max_batch=args.max_batch, max_waiting=args.max_waiting)
-            async with Engine(Path(tmp) / "load.sqlite3", weights_root=args.weights,
+            async with Engine(args.db or Path(tmp) / "load.sqlite3", weights_root=args.weights,
                               limits=limits, max_cached_sessions=args.cache) as engine:
                 engine.model("gru")
                 if args.discord:
                     report = await discord_load(engine, args.channels, args.seconds)
                 else:
-                    report = await run_load(engine, args.channels, args.seconds)
+                    report = await run_load(engine, args.channels, args.seconds,
+                                            prefix=args.prefix)
         where = "cog de Discord (dpytest)" if args.discord else "capa de comandos + motor"
+        store = "PostgreSQL" if str(args.db or "").startswith("postgres") else "SQLite"
+        where += f", {store}"
         print(report.table(f"{args.channels} canales, {report.seconds:.0f} s, {where}, "
                            f"{os.cpu_count()} CPU"))
         for failure in report.failures[:10]:

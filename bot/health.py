@@ -3,7 +3,8 @@
 
 What is reported: this process's shards (connected or not, gateway latency), the engine's work
 waiting and running, and the requests of the last minute (per second, p50 and p99 of their
-durations). The server is aiohttp's, already installed with discord.py, bound to 127.0.0.1.
+durations). The server is aiohttp's, already installed with discord.py, on 127.0.0.1 unless told
+otherwise (VERBO_HEALTH_HOST).
 """
 from __future__ import annotations
 
@@ -70,7 +71,8 @@ def prometheus(state: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def serve(engine, shards: Shards, port: int | None, seconds: int) -> Callable:
+async def serve(engine, shards: Shards, port: int | None, seconds: int,
+                host: str = "127.0.0.1") -> Callable:
     """Start what is configured; returns an async function that stops it."""
     runner, ticker = None, None
     if port:
@@ -87,8 +89,8 @@ async def serve(engine, shards: Shards, port: int | None, seconds: int) -> Calla
         app.add_routes([web.get("/health", health), web.get("/metrics", metrics)])
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        log.info("salud en http://127.0.0.1:%d/health y /metrics", port)
+        await web.TCPSite(runner, host, port).start()
+        log.info("salud en http://%s:%d/health y /metrics", host, port)
     if seconds:
         async def tick():
             while True:

@@ -194,7 +194,7 @@ async def discord_main(config) -> int:
     from bot import health
 
     stop_health = await health.serve(engine, health.bot_shards(bot), config.health_port,
-                                     config.health_seconds)
+                                     config.health_seconds, config.health_host)
     try:
         async with bot:
             await bot.start(config.discord_token)

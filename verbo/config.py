@@ -32,6 +32,7 @@ AYUDA = {
     "VERBO_SHARD_COUNT": "número total de shards, el mismo en todos los procesos",
     "VERBO_CLUSTER": "grupo de shards de este proceso: índice/grupos (1/4)",
     "VERBO_HEALTH_PORT": "puerto local de /health y /metrics (vacío: ninguno)",
+    "VERBO_HEALTH_HOST": "dirección del servidor de salud (0.0.0.0 para un orquestador)",
     "VERBO_HEALTH_SECONDS": "segundos entre líneas de salud en el registro (0: ninguna)",
     "VERBO_SYNC_COMMANDS": "1: publica los comandos de barra al arrancar",
     "VERBO_LOG_LEVEL": "nivel de registro: DEBUG, INFO, WARNING, ERROR",
@@ -96,6 +97,9 @@ class Config:
                        "holds shards 1, 5, 9 … of VERBO_SHARD_COUNT).", "Discord")
     health_port: int = env("VERBO_HEALTH_PORT", None, "Port of a local HTTP /health and /metrics "
                            "(Prometheus text) for an orchestrator; empty = none.", "Discord", int)
+    health_host: str = env("VERBO_HEALTH_HOST", "127.0.0.1", "Address the health server listens "
+                           "on (0.0.0.0 where an orchestrator probes the pod's address).",
+                           "Discord")
     health_seconds: int = env("VERBO_HEALTH_SECONDS", 60, "Seconds between health lines in the "
                               "log (0 = none).", "Discord", int)
     sync_commands: bool = env(
