@@ -88,8 +88,10 @@ class SessionStore:
         session = self._cache.get(channel)
         if session is None or channel in self._stale:
             row = await self.backend.read(channel)
+            # while it read, the session may have been evicted, or made by another request
+            session = self._cache.get(channel)
             if session is None:
-                session = self._cache.setdefault(channel, Session(channel=channel))
+                session = self._cache[channel] = Session(channel=channel)
             self._apply(session, row)
             self._stale.discard(channel)
         self._cache.move_to_end(channel)

@@ -11,6 +11,7 @@ processes starting together do not race.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -38,6 +39,7 @@ class PostgresBackend:
         self.url = url
         self._sizes = (min_size, max_size)
         self._pool = None
+        self._opening: asyncio.Lock | None = None  # the first requests wait for one opening
 
     @property
     def where(self) -> str:
@@ -55,6 +57,13 @@ class PostgresBackend:
         """Connect (a clear StoreError if the server cannot be reached) and migrate."""
         if self._pool is not None:
             return
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._pool is None:
+                await self._open()
+
+    async def _open(self) -> None:
         try:
             import psycopg
             from psycopg_pool import AsyncConnectionPool

@@ -118,3 +118,42 @@ def test_a_file_of_the_first_schema_is_migrated(tmp_path):
     asyncio.run(use())
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+async def test_a_session_evicted_while_it_is_read_again_is_still_served(tmp_path):
+    db = tmp_path / "evict.sqlite3"
+    store, other = SessionStore(db, max_cached=1), SessionStore(db)
+    await store.get("a")
+    await other.update_settings(await other.get("a"), temperature=0.9)  # another process writes
+    gate, real_read = asyncio.Event(), store.backend.read
+
+    async def slow_read(channel):
+        if channel == "a":
+            await gate.wait()  # "a" is being read again when "b" arrives
+        return await real_read(channel)
+
+    store.backend.read = slow_read
+    reading = asyncio.create_task(store.get("a"))
+    await asyncio.sleep(0.05)
+    await store.get("b")  # the cache holds one: "a" is evicted meanwhile
+    gate.set()
+    assert (await reading).settings.temperature == 0.9
+    await store.close()
+    await other.close()
+
+
+async def test_many_first_requests_open_postgresql_once(postgres_server, monkeypatch):
+    from engine.store_postgres import PostgresBackend
+
+    url, openings = postgres_server.new_database(), []
+    real_open = PostgresBackend._open
+
+    async def counted_open(self):
+        openings.append(True)
+        await real_open(self)
+
+    monkeypatch.setattr(PostgresBackend, "_open", counted_open)
+    store = SessionStore(url)
+    sessions = await asyncio.gather(*(store.get(f"c{i}") for i in range(60)))
+    assert len(sessions) == 60 and len(openings) == 1  # one pool, not one per first request
+    await store.close()
