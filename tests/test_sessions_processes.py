@@ -24,6 +24,19 @@ def verbo_ask(db, weights_root, tmp_path, *lines):
                           capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
 
 
+async def while_generating(engine, db, weights_root, tmp_path, line):
+    """`verbo ask --channel repl LINE` in another process while this engine's generation on that
+    channel is held mid-way; the generation then ends."""
+    await engine.update("repl", length=500)
+    hold = engine.model("gru").scheduler.step_hook = HoldAt()
+    task = asyncio.create_task(engine.generate("repl", "Dios"))
+    await asyncio.to_thread(hold.reached.wait, 30)
+    other = await asyncio.to_thread(verbo_ask, db, weights_root, tmp_path, line)
+    hold.release()
+    await task
+    return other
+
+
 def stored(db, channel):
     """The channel's settings and row version, read back by a store of its own."""
     async def read():
@@ -69,14 +82,8 @@ async def test_a_finishing_generation_keeps_another_processes_settings(weights_r
                                                                        shared_db):
     db = shared_db
     async with Engine(db, weights_root=weights_root) as engine:
-        await engine.update("repl", length=500)
-        hold = engine.model("gru").scheduler.step_hook = HoldAt()
-        task = asyncio.create_task(engine.generate("repl", "Dios"))
-        await asyncio.to_thread(hold.reached.wait, 30)
-        other = await asyncio.to_thread(verbo_ask, db, weights_root, tmp_path, "!temperatura 1.5")
+        other = await while_generating(engine, db, weights_root, tmp_path, "!temperatura 1.5")
         assert other.returncode == 0
-        hold.release()
-        await task
         session = await engine.store.get("repl")
         assert session.settings.temperature == 1.5 and session.state is not None
     async with Engine(db, weights_root=weights_root) as reopened:
@@ -87,14 +94,8 @@ async def test_a_state_is_not_kept_for_a_model_another_process_switched_from(
         weights_root, tmp_path, shared_db):
     db = shared_db
     async with Engine(db, weights_root=weights_root) as engine:
-        await engine.update("repl", length=500)
-        hold = engine.model("gru").scheduler.step_hook = HoldAt()
-        task = asyncio.create_task(engine.generate("repl", "Dios"))
-        await asyncio.to_thread(hold.reached.wait, 30)
-        other = await asyncio.to_thread(verbo_ask, db, weights_root, tmp_path, "!modelo lstm")
+        other = await while_generating(engine, db, weights_root, tmp_path, "!modelo lstm")
         assert "modelo: lstm" in other.stdout
-        hold.release()
-        await task
     async with Engine(db, weights_root=weights_root) as reopened:
         session = await reopened.store.get("repl")
         assert session.settings.model == "lstm" and session.state is None
