@@ -44,17 +44,23 @@ class SqliteBackend:
         self._data_version = self._pragma_data_version()
 
     def _migrate(self) -> None:
+        """Every missing step in one transaction: the version is read once the write lock is
+        held, so processes opening a new file together migrate it once."""
         with self._lock:
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0 and self._db.execute(
-                    "SELECT 1 FROM sqlite_master WHERE name = 'channels'").fetchone():
-                version = 1  # a file from before versioning
-            for step in range(version + 1, SCHEMA_VERSION + 1):
-                self._db.execute("BEGIN IMMEDIATE")
-                for statement in MIGRATIONS[step]:
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {step}")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                if version == 0 and self._db.execute(
+                        "SELECT 1 FROM sqlite_master WHERE name = 'channels'").fetchone():
+                    version = 1  # a file from before versioning
+                for step in range(version + 1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS[step]:
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     async def open(self) -> None:
         """Nothing to wait for: the file was opened and migrated when the backend was made."""

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from bot.commands import Commands, Context
@@ -158,3 +159,21 @@ async def test_many_first_requests_open_postgresql_once(postgres_server, monkeyp
     sessions = await asyncio.gather(*(store.get(f"c{i}") for i in range(60)))
     assert len(sessions) == 60 and len(openings) == 1  # one pool, not one per first request
     await store.close()
+
+
+def test_processes_opening_a_new_file_together_migrate_it_once(tmp_path):
+    db, go = tmp_path / "new.sqlite3", tmp_path / "go"
+    opener = ("import os, time\n"
+              "from engine.sessions import SessionStore\n"
+              f"while not os.path.exists({str(go)!r}): time.sleep(0.0005)\n"  # all at once
+              f"SessionStore({str(db)!r})\n"
+              "print('OK')")
+    opening = [subprocess.Popen([sys.executable, "-c", opener], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(12)]
+    time.sleep(2)  # every process has started and waits for the signal
+    go.touch()
+    for process in opening:
+        out, err = process.communicate(timeout=60)
+        assert out.strip() == "OK", err[-500:]
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
