@@ -5,7 +5,9 @@
 Prints one table: generation speed for one channel, aggregate speed and p50/p99 latency of
 300-character requests with 1, 2, 4, 8, 64 and 256 channels at once, scoring time for 36 and 1,000
 characters, peak memory, and the REPL's start-up time. Ratios are against the seed's method
-measured in the same run (`bench/seed_method.py`).
+measured in the same run (`bench/seed_method.py`); then the engine beside the TensorFlow
+tutorial's batched `OneStep` loop (`bench/onestep.py`) at 1, 64 and 256, and what each model
+costs (`bench/models_bench.py`).
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import models_bench, seed_method
+from bench import models_bench, onestep, seed_method
 from engine import Engine, Limits
 from engine.weights import REPO_WEIGHTS, list_model_folders, load_model_folder
 
@@ -153,6 +155,16 @@ def main(argv=None) -> int:
     print("\n| medida | método del notebook | motor | mejora |\n|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    if folder.spec.cell == "gru":  # the tutorial's peer is a GRU of the same size
+        print("\nFrente al bucle `OneStep` del tutorial de TensorFlow (misma forma, por lotes, "
+              "misma ejecución):\n")
+        print("| canales = lote | OneStep (car./s) | motor (car./s) | motor / OneStep |")
+        print("|---|---|---|---|")
+        for channels in (1, 64, 256):
+            peer = onestep.chars_per_second(channels, steps=100 if args.quick else 300,
+                                            units=folder.spec.units)
+            ours = eng["single"] if channels == 1 else eng[channels][0]
+            print(f"| {channels} | {peer:,.0f} | {ours:,.0f} | {ours / peer:.2f}× |")
     present = [p.name for p in list_model_folders(REPO_WEIGHTS)]
     models = [m for m in models_bench.DEFAULT_MODELS if m in present]
     if len(models) > 1:
