@@ -64,6 +64,7 @@ class Command:
     handler: Handler
     configures: bool = False  # changes channel settings (may be restricted)
     takes_text: bool = False  # trailing spaces of the argument matter (text for the model)
+    uses_model: bool = False  # may take a while (a front-end shows it is working)
     aliases: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -336,24 +337,25 @@ def ranking_table(rows, everything=None) -> str:
 COMMANDS = [
     Command("continua", "continua [texto]",
             "continúa el texto del canal; si das texto, primero lo lee", Commands.continua,
-            aliases=("sigue", "c"), takes_text=True),
+            aliases=("sigue", "c"), takes_text=True, uses_model=True),
     Command("temperatura", "temperatura [valor]",
             "muestra o cambia la temperatura (0 = lo más probable; 1 = el modelo tal cual; "
             "máx. 5)", Commands.temperatura, configures=True, aliases=("temp", "t")),
     Command("probabilidad", "probabilidad <texto>",
             "lo probable que es un texto: log-verosimilitud, bits por carácter, perplejidad y "
             "un mapa de calor de la sorpresa de cada carácter", Commands.probabilidad,
-            aliases=("prob", "p"), takes_text=True),
+            aliases=("prob", "p"), takes_text=True, uses_model=True),
     Command("siguiente", "siguiente <texto>",
             "distribución del carácter siguiente tras el texto (gráfico de barras)",
-            Commands.siguiente, takes_text=True),
+            Commands.siguiente, takes_text=True, uses_model=True),
     Command("compara", "compara a | b | …", "ordena varios textos por verosimilitud",
-            Commands.compara),
+            Commands.compara, uses_model=True),
     Command("permuta", "permuta <palabra>",
             f"ordena las permutaciones de una palabra (hasta {MAX_PERMUTE_LETTERS} letras)",
-            Commands.permuta),
-    Command("modelo", "modelo [nombre]", "muestra o cambia el modelo (gru, lstm, srnn, trigrama, mezcla…)",
-            Commands.modelo, configures=True),
+            Commands.permuta, uses_model=True),
+    Command("modelo", "modelo [nombre]",
+            "muestra o cambia el modelo (gru, lstm, srnn, trigrama, mezcla…)",
+            Commands.modelo, configures=True, uses_model=True),
     Command("parada", "parada [frase|línea|versículo|no]",
             "dónde puede acabar una generación antes de su longitud", Commands.parada,
             configures=True),

@@ -16,6 +16,9 @@ from bot.discord_options import DiscordOptions
 from bot.shards import ShardPlan
 
 log = logging.getLogger("verbo.discord")
+# verbo never joins voice channels: no warnings at every start that voice libraries are missing
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
 
 
 def default_intents() -> discord.Intents:

@@ -21,6 +21,7 @@ from bot.chart import bar_chart_png
 from bot.commands import COMMANDS, Commands, Context, Reply
 from bot.discord_messages import (
     MESSAGE_LIMIT,
+    StreamGone,
     StreamingMessage,
     code_block,
     heatmap_block,
@@ -48,6 +49,8 @@ class VerboCog(commands.Cog, name="verbo"):
             options.user_rate, options.user_per_seconds, commands.BucketType.user)
         self.in_flight = commands.MaxConcurrency(options.channel_max_queued,
                                                  per=commands.BucketType.channel, wait=False)
+        self.streaming: set[str] = set()  # engine channels whose generation is being shown
+        self.closing = False
 
     # -- the commands -------------------------------------------------------------------------
     @layer_command("continua")
@@ -139,28 +142,52 @@ class VerboCog(commands.Cog, name="verbo"):
         try:
             context = Context(channel=f"discord:{ctx.channel.id}", user=str(ctx.author.id),
                               may_configure=self.may_configure(ctx))
-            async with ctx.typing():  # shown while the request waits for its first character
+            # the typing indicator only where the answer takes a while, until its first character
+            waiting = ctx.typing() if LAYER_COMMANDS[name].uses_model else contextlib.nullcontext()
+            async with waiting:
                 reply = await self.layer.run(context, name, args)
-            await self.send(ctx, reply)
+            await self.send(ctx, reply, context.channel)
         finally:
             await self.in_flight.release(ctx)
 
-    async def send(self, ctx: commands.Context, reply: Reply) -> None:
+    async def stream(self, ctx: commands.Context, reply: Reply, channel: str) -> None:
+        """The generation into a message edited as it grows. A message deleted meanwhile, or a
+        channel the bot may no longer write to, stops the generation quietly (its state keeps
+        what was produced); a shutdown gives the message a last edit saying so."""
+        message = StreamingMessage(ctx, self.options.edit_interval)
+        self.streaming.add(channel)
+        try:
+            async with contextlib.aclosing(reply.stream):  # leaving early stops the generation
+                await message.add(reply.text)
+                async for chunk in reply.stream:
+                    await message.add(chunk)
+            await message.finish("cortado: el bot se está reiniciando" if self.closing else "")
+        except StreamGone as gone:
+            log.info("generación detenida en %s: %s", channel, gone)
+        finally:
+            self.streaming.discard(channel)
+
+    async def shutdown(self, seconds: float = 10.0) -> None:
+        """Stop every generation being shown and wait (up to `seconds`) for their last edits."""
+        self.closing = True
+        for channel in list(self.streaming):
+            self.layer.engine.stop(channel)
+        for _ in range(int(seconds * 20)):
+            if not self.streaming:
+                return
+            await asyncio.sleep(0.05)
+
+    async def send(self, ctx: commands.Context, reply: Reply, channel: str = "") -> None:
         note = f"\n-# {reply.note}" if reply.note else ""  # Discord's small grey text
         if reply.error:
             await say(ctx, f"⚠️ {reply.text}"[:MESSAGE_LIMIT])
         elif reply.stream is not None:
-            message = StreamingMessage(ctx, self.options.edit_interval)
-            async with contextlib.aclosing(reply.stream):  # a failed send stops the generation
-                await message.add(reply.text)
-                async for chunk in reply.stream:
-                    await message.add(chunk)
-            await message.finish()
+            await self.stream(ctx, reply, channel)
             if note:
                 await say(ctx, note.strip()[:MESSAGE_LIMIT])
         elif reply.heatmap is not None:
             await say(ctx, (reply.text + note)[:MESSAGE_LIMIT])
-            await say(ctx, heatmap_block(reply.heatmap))
+            await say(ctx, heatmap_block(reply.heatmap), ansi=True)
         elif reply.bars is not None:
             png = await asyncio.to_thread(bar_chart_png, reply.bars, reply.bars_title)
             await say(ctx, (reply.text + note)[:MESSAGE_LIMIT],

@@ -10,14 +10,30 @@ from discord.ext import commands
 from bot.render import DISCORD, heatmap_ansi, heatmap_plain
 
 MESSAGE_LIMIT = 2000
+# what is echoed back never carries control characters (NUL, ESC …) nor bidirectional overrides,
+# which would flip how the rest of the bot's message renders; line breaks and tabs stay
+UNSAFE = {c: None for c in [*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f, *range(0x80, 0xa0),
+                            *range(0x202a, 0x202f), *range(0x2066, 0x206a), 0x200e, 0x200f]}
 CURSOR = "▌"
 # Nobody is ever pinged by what the bot writes (user text, generated text, @everyone …); set on
 # the bot and again on each message, so that no code path can forget it.
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
-async def say(ctx: commands.Context, content: str, **kwargs) -> discord.Message:
-    return await ctx.send(content, allowed_mentions=NO_MENTIONS, **kwargs)
+def safe(text: str) -> str:
+    return text.translate(UNSAFE)
+
+
+async def say(ctx: commands.Context, content: str, ansi: bool = False,
+              **kwargs) -> discord.Message:
+    """Send a message; `ansi` for the bot's own colour codes (text the model read, never what a
+    person typed as is), which are kept."""
+    return await ctx.send(content if ansi else safe(content), allowed_mentions=NO_MENTIONS,
+                          **kwargs)
+
+
+class StreamGone(Exception):
+    """The message being streamed into was deleted, or the bot may no longer write there."""
 
 
 def code_block(text: str, language: str = "") -> str:
@@ -79,14 +95,21 @@ class StreamingMessage:
         if self.text and time.monotonic() - self.last_edit >= self.interval:
             await self._show(self.text + CURSOR)
 
-    async def finish(self) -> None:
-        await self._show(visible(self.text))
+    async def finish(self, note: str = "") -> None:
+        await self._show(visible(self.text) + (f"\n-# {note}" if note else ""))
 
     async def _show(self, content: str) -> None:
         if content == self.shown:
             return
-        if self.message is None:
-            self.message = await say(self.ctx, content)
-        else:
-            await self.message.edit(content=content, allowed_mentions=NO_MENTIONS)
+        try:
+            if self.message is None:
+                self.message = await say(self.ctx, content)
+            else:
+                await self.message.edit(content=safe(content), allowed_mentions=NO_MENTIONS)
+        except (discord.NotFound, discord.Forbidden) as error:
+            raise StreamGone(error) from None
+        except discord.HTTPException as error:
+            if error.status != 429:  # 429 after discord.py's own retries: Discord says stop
+                raise
+            raise StreamGone(error) from None
         self.shown, self.last_edit = content, time.monotonic()

@@ -35,13 +35,25 @@ class SqliteBackend:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
                                        timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._wal()
             self._db.execute("PRAGMA synchronous=FULL")
         except (OSError, sqlite3.Error) as error:
             raise StoreError(f"no se puede abrir la base de datos {self.path}: {error}") from None
         self._lock = threading.Lock()
         self._migrate()
         self._data_version = self._pragma_data_version()
+
+    def _wal(self) -> None:
+        """Switch the file to WAL (it stays so). The switch needs the file to itself and SQLite
+        answers "locked" at once, without waiting, while another process opens it: retry."""
+        for attempt in range(200):
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or attempt == 199:
+                    raise
+                time.sleep(0.05)
 
     def _migrate(self) -> None:
         """Every missing step in one transaction: the version is read once the write lock is

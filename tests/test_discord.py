@@ -13,6 +13,7 @@ from bot.commands import Commands, Context
 from bot.discord_bot import create_bot
 from bot.discord_messages import MESSAGE_LIMIT, split_text
 from bot.discord_options import DiscordOptions
+from tests.helpers.pacing import HoldAt, Pace
 
 # dpytest keeps its fake members in the member cache, which needs the members intent
 TEST_INTENTS = discord.Intents.all()
@@ -227,3 +228,56 @@ async def test_text_arguments_arrive_raw_so_a_trailing_space_counts(bot, engine,
     assert (title_a, title_b) == ("Y dijo Dios ", "Y dijo Dios")
     console = await Commands(engine).handle(Context(channel="repl"), "!siguiente Y dijo Dios ")
     assert bars_a == console.bars == await engine.next_chars("Y dijo Dios ") and bars_a != bars_b
+
+
+async def test_control_and_bidi_characters_are_never_echoed(bot):
+    await dpytest.message("!longitud 5")
+    await dpytest.message("!continua \u202eevil\x00\x1b[31m text")
+    await dpytest.message("!compara \u202edios | sido")
+    contents = [p.get("content") or "" for p in bot.test_events["payloads"]]
+    contents += [e or "" for e in bot.test_events["edits"]]
+    assert any("evil" in c for c in contents)  # the text itself is still shown
+    assert not any(c in text for text in contents for c in "\u202e\x00\x1b")
+
+
+async def test_typing_is_shown_only_for_answers_that_take_a_while(bot):
+    await dpytest.message("!estado")
+    await dpytest.message("!ayuda")
+    assert bot.test_events["typing"] == 0
+    await dpytest.message("!probabilidad dios")
+    assert bot.test_events["typing"] == 1
+
+
+async def test_a_reply_deleted_mid_generation_stops_it_quietly(bot, engine, monkeypatch):
+    class Gone:
+        status, reason = 404, "Not Found"
+
+    async def deleted(self, **fields):
+        raise discord.NotFound(Gone(), {"code": 10008, "message": "Unknown Message"})
+
+    await dpytest.message("!longitud 2000")
+    sent()
+    scheduler = engine.model("gru").scheduler
+    scheduler.step_hook = Pace(every=1)  # 10 ms a step: 2,000 characters would take 20 s
+    monkeypatch.setattr(discord.Message, "edit", deleted)  # the first edit finds it deleted
+    await dpytest.message("!continua Dios")  # no exception: a fact of Discord, not an error
+    assert not [m for m in sent() if "error" in m.content]
+    session = await engine.store.get(f"discord:{channel(0).id}")
+    assert not session.busy and session.state is not None  # what was produced is kept
+    assert scheduler.steps < 500  # stopped at the failed edit, long before its 2,000
+
+
+async def test_a_shutdown_gives_the_streaming_message_a_last_edit(bot, engine):
+    await dpytest.message("!longitud 2000")
+    sent()
+    hold = engine.model("gru").scheduler.step_hook = HoldAt(at=30)
+    reply = asyncio.create_task(dpytest.message("!continua Dios"))
+    await asyncio.to_thread(hold.reached.wait, 30)
+    closing = asyncio.create_task(bot.get_cog("verbo").shutdown())
+    await asyncio.sleep(0.05)
+    hold.release()
+    await asyncio.gather(reply, closing)
+    last = bot.test_events["edits"][-1] or ""
+    assert "reiniciando" in last and "▌" not in last
+    session = await engine.store.get(f"discord:{channel(0).id}")
+    assert not session.busy and session.state is not None

@@ -188,9 +188,16 @@ async def discord_main(config) -> int:
         log.info("este proceso: %s", shards.describe())
     bot = create_bot(Commands(engine, config.prefix), config.discord_options(), shards)
     loop = asyncio.get_running_loop()
+    async def close_gracefully(signal_name: str) -> None:
+        # generations stop first and their messages get a last edit; then the connection closes
+        log.info("señal %s: cerrando", signal_name)
+        cog = bot.get_cog("verbo")
+        if cog is not None:
+            await cog.shutdown()
+        await bot.close()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda s=sig: (log.info("señal %s: cerrando", s.name),
-                                                    asyncio.ensure_future(bot.close())))
+        loop.add_signal_handler(sig, lambda s=sig: asyncio.ensure_future(close_gracefully(s.name)))
     from bot import health
 
     stop_health = await health.serve(engine, health.bot_shards(bot), config.health_port,
