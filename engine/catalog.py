@@ -49,5 +49,9 @@ def catalog(shipped_root: Path, user_root: Path | None) -> list[ModelEntry]:
 
 
 def servable(shipped_root: Path, user_root: Path | None) -> dict[str, Path]:
-    """The folder served for each name."""
-    return {e.name: e.folder for e in catalog(shipped_root, user_root) if not e.hidden}
+    """The folder served for each name (listing folders only: no file is read)."""
+    folders = {p.name: p for p in list_model_folders(shipped_root)}
+    if user_root is not None and Path(user_root).resolve() != Path(shipped_root).resolve():
+        for path in list_model_folders(user_root):
+            folders.setdefault(path.name, path)  # a shipped name wins
+    return folders

@@ -72,9 +72,9 @@ class LoadedModel:
 
 class Engine:
     """Every request a front-end or a script makes, by channel: a channel (a name) owns its
-    settings and the state its generations carry on from, kept in the SQLite file `db_path`
-    (":memory:" for none). Use it as `async with Engine(...) as engine:`; closing stops the
-    running generations and saves their states."""
+    settings and the state its generations carry on from, kept in `db_path`: a SQLite file
+    (":memory:" for none) or a postgresql:// URL. Use it as `async with Engine(...) as engine:`;
+    closing stops the running generations and saves their states."""
 
     def __init__(self, db_path: Path | str, weights_root: Path | str = REPO_WEIGHTS,
                  backend: str = "numpy", limits: Limits = Limits(), default_model: str = "gru",

@@ -10,8 +10,8 @@ two processes), the one that finishes last leaves its state. Each write bumps th
 `version`.
 
 The in-memory map is a cache: idle channels are evicted (least recently used first) and reload
-on their next use, and whenever the backend says another process has committed (SQLite's
-`data_version`; with PostgreSQL, always), cached channels are read again before use.
+on their next use. With SQLite, when `data_version` says another process has committed, cached
+channels are read again before use; with PostgreSQL, each request reads its channel's row.
 """
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ class SessionStore:
         if await self.backend.changed_elsewhere():
             self._stale.update(self._cache)
         session = self._cache.get(channel)
-        if session is None or channel in self._stale:
+        if session is None or channel in self._stale or self.backend.reads_every_request:
             row = await self.backend.read(channel)
             # while it read, the session may have been evicted, or made by another request
             session = self._cache.get(channel)

@@ -117,8 +117,11 @@ class PostgresBackend:
                 "WHERE channel = %s", (channel,))
             return self._row(await cursor.fetchone())
 
+    # no signal of other processes' commits: each request reads its channel (one indexed SELECT)
+    reads_every_request = True
+
     async def changed_elsewhere(self) -> bool:
-        return True  # reads are never served from memory alone: one indexed SELECT each
+        return False  # (the reads above already see every commit)
 
     async def transaction(self, channel: str, change) -> Row | None:
         """Read the channel's row and write `change(row)`'s columns (None: write nothing), the

@@ -100,6 +100,8 @@ class SqliteBackend:
         with self._lock:
             return self._db.execute("PRAGMA data_version").fetchone()[0]
 
+    reads_every_request = False  # data_version says when another process committed
+
     async def changed_elsewhere(self) -> bool:
         """Whether another connection committed since the last call."""
         version = self._pragma_data_version()
