@@ -7,9 +7,11 @@ from __future__ import annotations
 import logging
 
 import discord
+import yarl
 from discord.ext import commands
 
 from bot.commands import Commands
+from bot.discord_budget import RequestBudget
 from bot.discord_cog import VerboCog
 from bot.discord_messages import MESSAGE_LIMIT, NO_MENTIONS, say
 from bot.discord_options import DiscordOptions
@@ -19,6 +21,13 @@ log = logging.getLogger("verbo.discord")
 # verbo never joins voice channels: no warnings at every start that voice libraries are missing
 discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
+
+
+def use_endpoints(api_url: str, gateway_url: str) -> None:
+    """Where discord.py reaches Discord: its REST base and the gateway it connects to (a proxy,
+    or the tests' fake Discord); Discord's own by default."""
+    discord.http.Route.BASE = api_url.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
 def default_intents() -> discord.Intents:
@@ -34,9 +43,23 @@ class VerboBot(commands.Bot):
                          help_command=None, allowed_mentions=NO_MENTIONS, case_insensitive=True,
                          **client_options)
         self.layer, self.options = layer, options
+        self.budget = RequestBudget(options.global_rate)
+        self.budget.install(self.http)
+        if options.gateway_url != DiscordOptions.gateway_url:
+            self.use_gateway_proxy(options.gateway_url)
+
+    def use_gateway_proxy(self, url: str) -> None:
+        """An AutoShardedBot asks Discord for the gateway's URL; a proxy's replaces it."""
+        ask = self.http.get_bot_gateway
+
+        async def get_bot_gateway():
+            shards, _, limits = await ask()
+            return shards, url, limits
+
+        self.http.get_bot_gateway = get_bot_gateway
 
     async def setup_hook(self) -> None:
-        await self.add_cog(VerboCog(self.layer, self.options))
+        await self.add_cog(VerboCog(self.layer, self.options, self.budget))
         if self.options.sync_commands:  # slash commands appear once Discord has the tree
             synced = await self.tree.sync()
             log.info("%d comandos de barra publicados", len(synced))

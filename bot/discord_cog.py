@@ -19,6 +19,7 @@ from discord.ext import commands
 
 from bot.chart import bar_chart_png
 from bot.commands import COMMANDS, Commands, Context, Reply
+from bot.discord_budget import RequestBudget
 from bot.discord_messages import (
     MESSAGE_LIMIT,
     StreamGone,
@@ -32,6 +33,8 @@ from bot.discord_options import DiscordOptions
 
 log = logging.getLogger("verbo.discord")
 LAYER_COMMANDS = {c.name: c for c in COMMANDS}
+# an answer that takes longer than this shows "verbo está escribiendo…" (one request) meanwhile
+TYPING_AFTER_SECONDS = 0.5
 
 
 def layer_command(name: str):
@@ -43,8 +46,8 @@ def layer_command(name: str):
 
 
 class VerboCog(commands.Cog, name="verbo"):
-    def __init__(self, layer: Commands, options: DiscordOptions):
-        self.layer, self.options = layer, options
+    def __init__(self, layer: Commands, options: DiscordOptions, budget: RequestBudget):
+        self.layer, self.options, self.budget = layer, options, budget
         self.cooldowns = commands.CooldownMapping.from_cooldown(
             options.user_rate, options.user_per_seconds, commands.BucketType.user)
         self.in_flight = commands.MaxConcurrency(options.channel_max_queued,
@@ -142,20 +145,42 @@ class VerboCog(commands.Cog, name="verbo"):
         try:
             context = Context(channel=f"discord:{ctx.channel.id}", user=str(ctx.author.id),
                               may_configure=self.may_configure(ctx))
-            # the typing indicator only where the answer takes a while, until its first character
-            waiting = ctx.typing() if LAYER_COMMANDS[name].uses_model else contextlib.nullcontext()
-            async with waiting:
+            async with self.typing_while_slow(ctx, LAYER_COMMANDS[name].uses_model):
                 reply = await self.layer.run(context, name, args)
             await self.send(ctx, reply, context.channel)
         finally:
             await self.in_flight.release(ctx)
 
+    @contextlib.asynccontextmanager
+    async def typing_while_slow(self, ctx: commands.Context, uses_model: bool):
+        """Until the answer's first character: a slash command is deferred at once (Discord
+        wants an answer within 3 s); a message gets the typing indicator only if the answer
+        is slow (waiting in the queue) and the request budget has room for it."""
+        if ctx.interaction is not None:
+            async with ctx.typing() if uses_model else contextlib.nullcontext():
+                yield
+            return
+
+        async def typing_later():
+            await asyncio.sleep(TYPING_AFTER_SECONDS)
+            if self.budget.spare():
+                with contextlib.suppress(discord.HTTPException):
+                    await ctx.typing()
+
+        later = asyncio.create_task(typing_later()) if uses_model else None
+        try:
+            yield
+        finally:
+            if later is not None:
+                later.cancel()
+
     async def stream(self, ctx: commands.Context, reply: Reply, channel: str) -> None:
         """The generation into a message edited as it grows. A message deleted meanwhile, or a
         channel the bot may no longer write to, stops the generation quietly (its state keeps
         what was produced); a shutdown gives the message a last edit saying so."""
-        message = StreamingMessage(ctx, self.options.edit_interval)
+        message = StreamingMessage(ctx, self.options.edit_interval, self.budget)
         self.streaming.add(channel)
+        self.budget.streaming += 1
         try:
             async with contextlib.aclosing(reply.stream):  # leaving early stops the generation
                 await message.add(reply.text)
@@ -166,6 +191,7 @@ class VerboCog(commands.Cog, name="verbo"):
             log.info("generación detenida en %s: %s", channel, gone)
         finally:
             self.streaming.discard(channel)
+            self.budget.streaming -= 1
 
     async def shutdown(self, seconds: float = 10.0) -> None:
         """Stop every generation being shown and wait (up to `seconds`) for their last edits."""

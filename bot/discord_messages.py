@@ -79,8 +79,9 @@ def heatmap_block(heat: list[tuple[str, float]]) -> str:
 class StreamingMessage:
     """A reply that grows: edits one message, throttled, and moves on to a new one when full."""
 
-    def __init__(self, ctx: commands.Context, interval: float, limit: int = MESSAGE_LIMIT - 10):
-        self.ctx, self.interval, self.limit = ctx, interval, limit
+    def __init__(self, ctx: commands.Context, interval: float, budget=None,
+                 limit: int = MESSAGE_LIMIT - 10):
+        self.ctx, self.interval, self.budget, self.limit = ctx, interval, budget, limit
         self.message: discord.Message | None = None
         self.text = ""
         self.shown = ""
@@ -92,8 +93,16 @@ class StreamingMessage:
             cut = cut_point(self.text, self.limit)
             await self._show(visible(self.text[:cut]))
             self.text, self.message, self.shown = self.text[cut:], None, ""
-        if self.text and time.monotonic() - self.last_edit >= self.interval:
+        if self.text and self.edit_due():
             await self._show(self.text + CURSOR)
+
+    def edit_due(self) -> bool:
+        """An edit in the middle of the stream: the first post at once, then one per interval
+        (longer as more messages stream), skipped while the request budget is empty."""
+        if self.message is None or self.budget is None:
+            return self.message is None or time.monotonic() - self.last_edit >= self.interval
+        interval = self.budget.edit_interval(self.interval)
+        return time.monotonic() - self.last_edit >= interval and self.budget.spare()
 
     async def finish(self, note: str = "") -> None:
         await self._show(visible(self.text) + (f"\n-# {note}" if note else ""))

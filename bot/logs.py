@@ -24,9 +24,12 @@ class RedactToken(logging.Filter):
         return True
 
 
-def setup_logging(level: str, token: str) -> None:
+def setup_logging(level: str, token: str, filters: tuple[logging.Filter, ...] = ()) -> None:
+    """One handler on stderr; `filters` run before the token is redacted."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for extra in filters:
+        handler.addFilter(extra)
     handler.addFilter(RedactToken(token))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -173,7 +173,8 @@ async def discord_main(config) -> int:
     import discord
 
     from bot.commands import Commands
-    from bot.discord_bot import create_bot
+    from bot.discord_bot import create_bot, use_endpoints
+    from bot.discord_connect import NETWORK_ERRORS, DiscordUnreachable, cause, wait_for_discord
     from bot.shards import ShardError
 
     log = logging.getLogger("verbo.discord")
@@ -181,12 +182,18 @@ async def discord_main(config) -> int:
         shards = config.shard_plan()
     except ShardError as error:
         return fail(str(error))
+    options = config.discord_options()
+    use_endpoints(options.api_url, options.gateway_url)
+    try:  # before loading models: a bot that cannot reach Discord says so at once
+        await wait_for_discord(options.api_url, options.connect_retries)
+    except DiscordUnreachable as error:
+        return fail(str(error))
     engine = await open_engine(config)
     if engine is None:
         return 2
     if shards is not None:
         log.info("este proceso: %s", shards.describe())
-    bot = create_bot(Commands(engine, config.prefix), config.discord_options(), shards)
+    bot = create_bot(Commands(engine, config.prefix), options, shards)
     loop = asyncio.get_running_loop()
     async def close_gracefully(signal_name: str) -> None:
         # generations stop first and their messages get a last edit; then the connection closes
@@ -211,6 +218,8 @@ async def discord_main(config) -> int:
     except discord.PrivilegedIntentsRequired:
         return fail("activa el intent «Message Content» del bot en el portal de "
                     "desarrolladores de Discord")
+    except (*NETWORK_ERRORS, discord.GatewayNotFound, discord.DiscordServerError) as error:
+        return fail(f"se perdió la conexión con Discord al arrancar: {cause(error)}")
     finally:
         await stop_health()
         await engine.close()  # stops running generations and saves every channel's state
@@ -237,7 +246,9 @@ def run_discord(config, args) -> int:
     if not config.discord_token:
         return fail("falta DISCORD_TOKEN. Ponlo en el entorno o en un archivo .env "
                     "(mira .env.example y la sección «Discord» del README)")
-    setup_logging(config.log_level, config.discord_token)
+    from bot.discord_connect import QuietNetwork
+
+    setup_logging(config.log_level, config.discord_token, (QuietNetwork(),))
     return asyncio.run(discord_main(config))
 
 

@@ -35,6 +35,10 @@ AYUDA = {
     "VERBO_HEALTH_HOST": "dirección del servidor de salud (0.0.0.0 para un orquestador)",
     "VERBO_HEALTH_SECONDS": "segundos entre líneas de salud en el registro (0: ninguna)",
     "VERBO_SYNC_COMMANDS": "1: publica los comandos de barra al arrancar",
+    "VERBO_DISCORD_API": "URL de la API REST de Discord (un proxy HTTP, p. ej.)",
+    "VERBO_DISCORD_GATEWAY": "URL del gateway de Discord (un proxy de gateway, p. ej.)",
+    "VERBO_CONNECT_RETRIES": "reintentos si Discord no responde al arrancar",
+    "VERBO_GLOBAL_RATE": "peticiones por segundo a Discord, como máximo, entre todos los canales",
     "VERBO_LOG_LEVEL": "nivel de registro: DEBUG, INFO, WARNING, ERROR",
     "VERBO_MODEL": "modelo de los canales nuevos y de las puntuaciones",
     "VERBO_WEIGHTS": "carpeta de los modelos (por defecto: weights/ del repositorio)",
@@ -107,6 +111,19 @@ class Config:
         "Publish the slash commands (/continua, /temperatura, …) to Discord at start-up: 1 / 0.\n"
         "Needed once after install or after commands change; Discord may take a while to show "
         "them.", "Discord", bool)
+    discord_api: str = env("VERBO_DISCORD_API", DISCORD.api_url, "Base URL of Discord's REST API: "
+                           "point it at an HTTP proxy that shares rate limits between\nprocesses "
+                           "(e.g. nirn-proxy), or at a test server.", "Discord")
+    discord_gateway: str = env("VERBO_DISCORD_GATEWAY", DISCORD.gateway_url, "Gateway websocket "
+                               "URL: point it at a gateway proxy that holds the connections.",
+                               "Discord")
+    connect_retries: int = env("VERBO_CONNECT_RETRIES", DISCORD.connect_retries, "Retries, with "
+                               "backoff (1, 2, 4 … s), when Discord cannot be reached at start-up.",
+                               "Discord", int)
+    global_rate: int = env("VERBO_GLOBAL_RATE", DISCORD.global_rate, "Most requests a second this "
+                           "process sends to Discord, all channels together (Discord's global "
+                           "limit is 50;\nkeep the sum over processes sharing a bot under it).",
+                           "Discord", int)
     log_level: str = env("VERBO_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING, ERROR.",
                          "Discord")
     # -- Engine -------------------------------------------------------------------------------
@@ -172,7 +189,9 @@ class Config:
                               user_per_seconds=self.user_cooldown_seconds,
                               channel_max_queued=self.channel_max_queued,
                               settings_permission=self.settings_permission,
-                              sync_commands=self.sync_commands)
+                              sync_commands=self.sync_commands, api_url=self.discord_api,
+                              gateway_url=self.discord_gateway,
+                              connect_retries=self.connect_retries, global_rate=self.global_rate)
 
     def shard_plan(self):
         """The shards this process holds (None: an unsharded bot); ShardError if impossible."""

@@ -1,0 +1,246 @@
+"""The real `verbo discord` against the project's fake Discord, over real sockets: start-up,
+streaming and its pacing, Discord's failures (deleted replies, permissions, 429s, gateway closes,
+no network), SIGTERM mid-generation and a restart, what is echoed, what is ignored."""
+import socket
+
+import pytest
+
+from tests.fake_discord import FakeDiscord
+from tests.helpers.discord_process import start_bot
+
+CURSOR = "▌"
+RESTART_NOTE = "cortado: el bot se está reiniciando"
+
+
+@pytest.fixture
+async def fake():
+    server = await FakeDiscord().start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def launch(fake, weights_root, tmp_path):
+    """Start `verbo discord` processes on one database; each is killed at the end if alive."""
+    started = []
+
+    async def start(*arguments, ready=True, **environment):
+        bot = await start_bot(fake, weights_root, tmp_path / "verbo.sqlite3", *arguments,
+                              **environment)
+        started.append(bot)
+        if ready:
+            await fake.wait_for(lambda: bot.process.returncode is not None or any(
+                s.socket is not None for s in fake.gateway.sessions.values()), 60, "READY")
+            assert bot.process.returncode is None, bot.stderr
+        return bot
+
+    yield start
+    for bot in started:
+        await bot.kill()
+
+
+def finished(fake, channel, count):
+    """The channel's `count`-th bot message once its text is final (no cursor), else None."""
+    messages = fake.bot_messages(channel, include_deleted=True)
+    if len(messages) >= count and CURSOR not in messages[count - 1].content:
+        return messages[count - 1]
+    return None
+
+
+async def ask(fake, channel, text, timeout=30.0):
+    """Type `text` and return the bot's next message in that channel once final."""
+    count = len(fake.bot_messages(channel, include_deleted=True)) + 1
+    await fake.user_says(channel, text)
+    return await fake.wait_for(lambda: finished(fake, channel, count), timeout, f"reply to {text}")
+
+
+def clean(stderr: str) -> None:
+    for sign in ("Traceback", "Ignoring exception", "never awaited", "Unclosed", "ERROR"):
+        assert sign not in stderr, stderr
+
+
+async def test_slash_commands_are_published_after_login(fake, launch):
+    bot = await launch(VERBO_SYNC_COMMANDS="1")
+    await fake.wait_for(lambda: fake.published_commands, 30, "the commands published")
+    names = {c["name"] for c in fake.published_commands}
+    assert {"continua", "temperatura", "probabilidad", "siguiente", "estado"} <= names
+    assert all(c["description"] for c in fake.published_commands)
+    assert await bot.terminate() == 0
+    clean(bot.stderr)
+    assert "PyNaCl" not in bot.stderr and "davey" not in bot.stderr  # no voice warnings
+
+
+async def test_a_generation_streams_into_one_message_at_most_one_edit_a_second(fake, launch):
+    bot = await launch(step_seconds=0.004)
+    channel = fake.add_guild("g").channels[0]
+    await fake.wait_ready()
+    await ask(fake, channel, "!longitud 900")
+    reply = await ask(fake, channel, "!continua Y dijo Dios")
+    versions = reply.history
+    assert len(versions) >= 3, "the text was shown as it grew"
+    assert all(CURSOR in text for _, text in versions[:-1]) and CURSOR not in versions[-1][1]
+    assert all(versions[i][1].rstrip(CURSOR) in versions[i + 1][1] for i in range(len(versions) - 1))
+    gaps = [b[0] - a[0] for a, b in zip(versions[:-2], versions[1:-1])]
+    assert min(gaps) >= 1.0, gaps  # edits ≤ 1 a second, except the final one
+    assert len(reply.content) >= 900
+    assert fake.calls_to("typing") == [], "no typing indicator for an answer that starts at once"
+    assert await bot.terminate() == 0
+    clean(bot.stderr)
+
+
+async def test_sigterm_mid_generation_gives_the_message_a_last_edit_and_keeps_the_state(
+        fake, launch):
+    bot = await launch(step_seconds=0.01)
+    channel = fake.add_guild("g").channels[0]
+    await fake.wait_ready()
+    await ask(fake, channel, "!longitud 2000")
+    await fake.user_says(channel, "!continua Y dijo Dios")
+    streaming = await fake.wait_for(
+        lambda: next((m for m in fake.bot_messages(channel) if len(m.history) >= 2), None),
+        30, "the reply's first edit")
+    assert CURSOR in streaming.content  # mid-generation: 2,000 characters take 20 s
+    assert await bot.terminate() == 0
+    clean(bot.stderr)
+    final = streaming.content
+    assert CURSOR not in final and final.endswith(RESTART_NOTE)
+    shown = final.removesuffix(RESTART_NOTE).removesuffix("\n-# ")
+    assert len(shown) < 2000
+
+    again = await launch()
+    status = await ask(fake, channel, "!estado")
+    assert "longitud 2000" in status.content and "estado: continuando" in status.content
+    assert await again.terminate() == 0
+
+
+async def test_a_reply_deleted_mid_generation_stops_it_quietly(fake, launch):
+    bot = await launch(step_seconds=0.01)
+    channel = fake.add_guild("g").channels[0]
+    await fake.wait_ready()
+    await ask(fake, channel, "!longitud 2000")
+    await fake.user_says(channel, "!continua Y dijo Dios")
+    streaming = await fake.wait_for(lambda: fake.bot_messages(channel)[1:], 30)
+    await fake.delete(streaming[0])
+    await fake.wait_for(lambda: fake.calls_to("PATCH", 404), 30, "the next edit, answered 404")
+    for _ in range(50):  # the bot goes on; the channel is free once the stop has been saved
+        status = await ask(fake, channel, "!estado")
+        if "generando ahora" not in status.content:
+            break
+    assert "estado: continuando" in status.content and "generando ahora" not in status.content
+    texts = [m.content for m in fake.bot_messages(channel)]
+    assert not any("error" in t for t in texts), texts
+    assert len(fake.calls_to("PATCH", 404)) == 1  # no edit after Discord said the message is gone
+    assert await bot.terminate() == 0
+    clean(bot.stderr)
+
+
+async def test_permissions_removed_mid_generation_stop_it_quietly(fake, launch):
+    bot = await launch(step_seconds=0.01)
+    guild = fake.add_guild("g", channels=2)
+    channel, other = guild.channels
+    await fake.wait_ready()
+    await ask(fake, channel, "!longitud 2000")
+    await fake.user_says(channel, "!continua Y dijo Dios")
+    await fake.wait_for(lambda: fake.bot_messages(channel)[1:], 30)
+    channel.bot_may_send = False  # a moderator took "Send Messages" away
+    await fake.wait_for(lambda: fake.calls_to("PATCH", 403), 30, "an edit answered 403")
+    await fake.user_says(channel, "!estado")  # cannot answer there: no retries, no error reply
+    assert "modelo" in (await ask(fake, other, "!estado")).content
+    assert len(fake.calls_to("POST /channels/{channel_id}/messages", 403)) <= 1
+    assert await bot.terminate() == 0
+    clean(bot.stderr)
+    assert "sin permiso" in bot.stderr or "generación detenida" in bot.stderr
+
+
+async def test_an_edit_answered_429_is_retried_and_the_text_completes(fake, launch):
+    bot = await launch(step_seconds=0.004)
+    channel = fake.add_guild("g").channels[0]
+    await fake.wait_ready()
+    await ask(fake, channel, "!longitud 600")
+    fake.limits.inject("PATCH", r"/messages/", 429, {"retry_after": 0.3}, count=1)
+    reply = await ask(fake, channel, "!continua Y dijo Dios")
+    assert len(fake.calls_to("PATCH", 429)) == 1
+    assert len(reply.content) >= 600 and CURSOR not in reply.content
+    assert await bot.terminate() == 0
+    clean(bot.stderr)
+
+
+async def test_the_gateway_closing_mid_generation_resumes_and_replays(fake, launch):
+    bot = await launch(step_seconds=0.01)
+    channel = fake.add_guild("g").channels[0]
+    await fake.wait_ready()
+    await ask(fake, channel, "!longitud 500")
+    await fake.user_says(channel, "!continua Y dijo Dios")
+    streaming = (await fake.wait_for(lambda: fake.bot_messages(channel)[1:], 30))[0]
+    await fake.gateway.close_all(4000)  # "unknown error": clients reconnect and resume
+    await fake.user_says(channel, "!estado")  # sent while the bot is away: replayed on resume
+    await fake.wait_for(lambda: fake.gateway.resumes == 1, 30, "a RESUME")
+    await fake.wait_for(lambda: finished(fake, channel, 3), 30, "the !estado answer")
+    await fake.wait_for(lambda: CURSOR not in streaming.content, 30, "the generation's end")
+    assert len(streaming.content) >= 500
+    assert len(fake.gateway.identifies) == 1  # resumed, not identified again
+    assert await bot.terminate() == 0
+    assert "Traceback" not in bot.stderr
+
+
+async def test_discord_unreachable_at_start_is_one_clear_line(fake, launch):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bot = await launch(ready=False, VERBO_DISCORD_API=f"http://127.0.0.1:{port}/api/v10",
+                       VERBO_CONNECT_RETRIES="2")
+    assert await bot.wait(60) != 0
+    assert "Traceback" not in bot.stderr
+    assert f"no se puede conectar con Discord (127.0.0.1:{port})" in bot.stderr
+    assert bot.stderr.count("nuevo intento") == 2
+
+
+async def test_typing_only_while_a_request_waits(fake, launch):
+    bot = await launch(step_seconds=0.01, VERBO_MAX_BATCH="1")
+    first, second = fake.add_guild("g", channels=2).channels
+    await fake.wait_ready()
+    for command in ("!estado", "!ayuda", "!temperatura 0.7", "!longitud 300"):
+        await ask(fake, first, command)
+    assert fake.calls_to("typing") == []
+    await ask(fake, second, "!longitud 300")
+    await fake.user_says(first, "!continua Y dijo")
+    await fake.wait_for(lambda: len(fake.bot_messages(first)) >= 5, 30)
+    await fake.user_says(second, "!continua Y dijo")  # waits ~3 s for the only batch slot
+    await fake.wait_for(lambda: finished(fake, second, 2), 60)
+    typing = fake.calls_to("typing")
+    assert len(typing) == 1 and str(second.id) in typing[0].path
+    assert await bot.terminate() == 0
+
+
+async def test_what_is_echoed_has_no_control_or_bidi_override_characters(fake, launch):
+    bot = await launch()
+    channel = fake.add_guild("g").channels[0]
+    await fake.wait_ready()
+    await ask(fake, channel, "!longitud 20")
+    reply = await ask(fake, channel, "!continua Dijo\x00 \x1b[31mél\u202e al\u2066 pueblo")
+    for bad in ("\x00", "\x1b", "\u202e", "\u2066"):
+        assert bad not in reply.content
+    assert reply.content.startswith("Dijo")
+    assert await bot.terminate() == 0
+
+
+async def test_trailing_space_reaches_the_model(fake, launch):
+    bot = await launch()
+    channel = fake.add_guild("g").channels[0]
+    await fake.wait_ready()
+    spaced = await ask(fake, channel, "!siguiente Y dijo Dios ")
+    bare = await ask(fake, channel, "!siguiente Y dijo Dios")
+    assert "«Y dijo Dios »" in spaced.content and "«Y dijo Dios»" in bare.content
+    assert spaced.files == ["siguiente.png"]
+    assert await bot.terminate() == 0
+
+
+async def test_other_bots_are_ignored_and_direct_messages_answered(fake, launch):
+    bot = await launch()
+    channel = fake.add_guild("g").channels[0]
+    await fake.wait_ready()
+    await fake.user_says(channel, "!estado", bot_author=True)
+    reply = await ask(fake, channel, "!ayuda")
+    assert [m.id for m in fake.bot_messages(channel)] == [reply.id]
+    direct = fake.dm_with(int(fake.people[1]["id"]))
+    assert "modelo" in (await ask(fake, direct, "!estado")).content
+    assert await bot.terminate() == 0
