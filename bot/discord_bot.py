@@ -15,6 +15,7 @@ from bot.discord_budget import RequestBudget
 from bot.discord_cog import VerboCog
 from bot.discord_messages import MESSAGE_LIMIT, NO_MENTIONS, say
 from bot.discord_options import DiscordOptions
+from bot.identify import IdentifyGate
 from bot.shards import ShardPlan
 
 log = logging.getLogger("verbo.discord")
@@ -74,6 +75,16 @@ class VerboBot(commands.Bot):
 class ShardedVerboBot(VerboBot, commands.AutoShardedBot):
     """The same bot over several gateway shards (for bots in thousands of servers); a process
     may hold only some of them (`bot.shards.plan`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.identify_gate = IdentifyGate(self.max_concurrency)
+
+    async def max_concurrency(self) -> int:
+        return (await self.fetch_session_start_limits()).max_concurrency
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        await self.identify_gate.wait_turn(shard_id)
 
 
 def create_bot(layer: Commands, options: DiscordOptions, shards: ShardPlan | None = None,

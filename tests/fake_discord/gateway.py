@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
 import zlib
 from dataclasses import dataclass, field
 
@@ -68,6 +69,7 @@ class Gateway:
         self.sessions: dict[str, GatewaySession] = {}
         self.connections: set[Connection] = set()
         self.identifies: list[tuple[int, int]] = []  # (shard, count) of each IDENTIFY
+        self.identified_at: list[float] = []  # and when (monotonic seconds)
         self.resumes = 0
 
     def sessions_for(self, guild_id: int | None) -> list[GatewaySession]:
@@ -124,7 +126,7 @@ class Gateway:
             await connection.ws.close(code=4004, message=b"Authentication failed.")
             return None
         shard = tuple(data.get("shard") or (0, 1))
-        if shard[1] != self.fake.shard_count and self.fake.shard_count > 1 and shard[1] != 1:
+        if not 0 <= shard[0] < shard[1]:
             await connection.ws.close(code=4010, message=b"Invalid shard.")
             return None
         intents = int(data.get("intents", 0))
@@ -132,6 +134,7 @@ class Gateway:
             await connection.ws.close(code=4014, message=b"Disallowed intent(s).")
             return None
         self.identifies.append(shard)
+        self.identified_at.append(time.monotonic())
         session = GatewaySession(secrets.token_hex(16), shard, intents)
         self.sessions[session.session_id] = session
         session.socket = connection
