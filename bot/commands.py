@@ -51,6 +51,8 @@ class Context:
     channel: str
     user: str = "local"
     may_configure: bool = True  # front-ends may restrict settings changes to some users
+    group: str | None = None  # the channel's group (a Discord server): its defaults apply
+    may_configure_group: bool = False  # may set the group's defaults (Manage Server)
 
 
 Handler = Callable[["Commands", Context, str], Awaitable[Reply]]
@@ -107,6 +109,7 @@ class Commands:
         command = self.find(name)
         if command is None:
             return self.unknown(name)
+        self.engine.join(ctx.channel, ctx.group)
         if command.configures and args.strip() and not ctx.may_configure:
             reply = Reply("no tienes permiso para cambiar los ajustes de este canal", error=True)
         else:
@@ -162,10 +165,20 @@ class Commands:
         return Reply("no hay ninguna generación en curso en este canal")
 
     # -- settings -----------------------------------------------------------------------------
+    async def back_to_default(self, ctx: Context, name: str, label: str) -> Reply:
+        """`!temperatura defecto` …: the channel takes its server's (or verbo's) value again."""
+        settings = await self.engine.forget(ctx.channel, name)
+        where = "del servidor" if ctx.group else "por defecto"
+        value = getattr(settings, name)
+        return Reply(f"{label}: {value:g}" if isinstance(value, float) else f"{label}: {value}",
+                     note=f"el valor {where}", data={name: value})
+
     async def temperatura(self, ctx: Context, args: str) -> Reply:
         if not args:
             t = (await self.engine.settings(ctx.channel)).temperature
             return Reply(f"temperatura: {t:g} (0 = siempre el carácter más probable)")
+        if is_default_word(args):
+            return await self.back_to_default(ctx, "temperature", "temperatura")
         try:
             value = parse_temperature(args)
         except InputError as error:
@@ -178,6 +191,8 @@ class Commands:
         if not args:
             n = (await self.engine.settings(ctx.channel)).length
             return Reply(f"longitud: {n} caracteres por generación")
+        if is_default_word(args):
+            return await self.back_to_default(ctx, "length", "longitud")
         settings = await self.engine.update(ctx.channel,
                                             length=parse_length(args, self.engine.limits))
         return Reply(f"longitud: {settings.length} caracteres por generación",
@@ -197,6 +212,8 @@ class Commands:
         if not args:
             current = (await self.engine.settings(ctx.channel)).model
             return Reply(f"modelo: {current} (disponibles: {', '.join(available)})")
+        if is_default_word(args):
+            return await self.back_to_default(ctx, "model", "modelo")
         settings = await self.engine.update(ctx.channel, model=args.lower())
         return Reply(f"modelo: {settings.model}; el estado del canal vuelve al inicio",
                      data={"model": settings.model})
@@ -221,14 +238,45 @@ class Commands:
         status = await self.engine.status(ctx.channel)
         s = status.settings
         seed = "ninguna" if s.seed is None else s.seed
+        mark = {name: SOURCE_MARKS[source] for name, source in status.sources.items()}
         return Reply(
-            f"modelo {s.model} · temperatura {s.temperature:g} · longitud {s.length} · "
-            f"semilla {seed} · parada {STOP_WORDS[s.stop]}"
+            f"modelo {s.model}{mark['model']} · temperatura {s.temperature:g}"
+            f"{mark['temperature']} · longitud {s.length}{mark['length']} · "
+            f"semilla {seed}{mark['seed']} · parada {STOP_WORDS[s.stop]}{mark['stop']}"
             f"\nestado: {'continuando' if status.continuing else 'inicial'}"
             + (" · generando ahora" if status.busy else "")
             + f"\nmodelos disponibles: {', '.join(status.models)}",
             data={"settings": asdict(s), "continuing": status.continuing, "busy": status.busy,
-                  "models": status.models})
+                  "models": status.models, "sources": status.sources})
+
+    # -- a server's defaults ----------------------------------------------------------------------
+    async def servidor(self, ctx: Context, args: str) -> Reply:
+        if ctx.group is None:
+            return Reply("los valores de servidor solo existen en un servidor de Discord",
+                         error=True)
+        words = args.split()
+        if not words:
+            return Reply(describe_group(await self.engine.group_settings(ctx.group)),
+                         data={"server": await self.engine.group_settings(ctx.group)})
+        if not ctx.may_configure_group:
+            return Reply("cambiar los valores del servidor necesita el permiso «Gestionar "
+                         "servidor»", error=True)
+        what, value = strip_accents(words[0].lower()), " ".join(words[1:])
+        if what == "borra":
+            names = [GROUP_SETTINGS.get(strip_accents(w.lower())) for w in words[1:]]
+            if None in names:
+                return Reply(f"uso: {self.prefix}servidor borra [modelo|temperatura|longitud]",
+                             error=True)
+            stored = await self.engine.forget_group(ctx.group, *names)
+        elif what in GROUP_SETTINGS and value:
+            name = GROUP_SETTINGS[what]
+            parsed = {"model": str.lower, "temperature": parse_temperature,
+                      "length": lambda text: parse_length(text, self.engine.limits)}[name](value)
+            stored = await self.engine.update_group(ctx.group, **{name: parsed})
+        else:
+            return Reply(f"uso: {self.prefix}servidor [modelo|temperatura|longitud <valor>] o "
+                         f"{self.prefix}servidor borra [ajuste]", error=True)
+        return Reply(describe_group(stored), data={"server": stored})
 
     # -- judging text -------------------------------------------------------------------------
     async def model_for(self, ctx: Context) -> str:
@@ -311,6 +359,27 @@ STOP_HELP = {"sentence": "acaba en el primer punto, ¿? o ¡! tras unas palabras
              "none": "acaba al llegar a la longitud"}
 
 
+# where a value in !estado comes from
+SOURCE_MARKS = {"channel": " (canal)", "group": " (servidor)", "default": ""}
+# what a server may set for its channels, in the words people use
+GROUP_SETTINGS = {"modelo": "model", "temperatura": "temperature", "longitud": "length"}
+GROUP_WORDS = {v: k for k, v in GROUP_SETTINGS.items()}
+DEFAULT_WORDS = {"defecto", "por defecto", "servidor"}
+
+
+def is_default_word(text: str) -> bool:
+    return strip_accents(text.lower().strip()) in DEFAULT_WORDS
+
+
+def describe_group(stored: dict) -> str:
+    if not stored:
+        return "este servidor no tiene valores propios: sus canales usan los de verbo"
+    values = " · ".join(f"{GROUP_WORDS.get(name, name)} {value:g}" if isinstance(value, float)
+                        else f"{GROUP_WORDS.get(name, name)} {value}"
+                        for name, value in sorted(stored.items()))
+    return f"valores del servidor: {values} (los canales que no fijen los suyos)"
+
+
 def out_of_vocabulary(report) -> str:
     return f"fuera del vocabulario: {report.describe()}" if report.changed else ""
 
@@ -368,6 +437,10 @@ COMMANDS = [
             Commands.reinicia, configures=True, aliases=("reset",)),
     Command("para", "para", "detiene la generación en curso", Commands.para,
             aliases=("stop",)),
-    Command("estado", "estado", "ajustes y estado del canal", Commands.estado),
+    Command("estado", "estado", "ajustes y estado del canal (y de dónde viene cada valor)",
+            Commands.estado),
+    Command("servidor", "servidor [ajuste valor]",
+            "valores por defecto del servidor para sus canales: modelo, temperatura, longitud "
+            "(cambiarlos necesita «Gestionar servidor»)", Commands.servidor, uses_model=False),
     Command("ayuda", "ayuda [comando]", "esta ayuda", Commands.ayuda, aliases=("help", "h")),
 ]

@@ -42,5 +42,6 @@ class RequestBudget:
         return self.limiter.has_capacity()
 
     def edit_interval(self, shortest: float) -> float:
-        """Seconds between edits of one streaming message at the current load."""
-        return max(shortest, self.streaming / (self.per_second * EDIT_SHARE))
+        """Seconds between edits of one streaming message at the current load: the edits of
+        all the other streaming messages share EDIT_SHARE of the budget."""
+        return max(shortest, (self.streaming - 1) / (self.per_second * EDIT_SHARE))

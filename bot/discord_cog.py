@@ -121,6 +121,11 @@ class VerboCog(commands.Cog, name="verbo"):
         """The channel's settings and state."""
         await self.run(ctx, "estado", "")
 
+    @layer_command("servidor")
+    async def servidor(self, ctx: commands.Context, *, ajuste: str = "") -> None:
+        """Show or set the server's defaults for its channels (Manage Server to change them)."""
+        await self.run(ctx, "servidor", ajuste)
+
     @layer_command("ayuda")
     async def ayuda(self, ctx: commands.Context, *, comando: str = "") -> None:
         """The list of commands, or one command's help."""
@@ -140,11 +145,18 @@ class VerboCog(commands.Cog, name="verbo"):
             return True
         return bool(getattr(ctx.channel.permissions_for(ctx.author), needed, False))
 
+    @staticmethod
+    def may_configure_server(ctx: commands.Context) -> bool:
+        permissions = getattr(ctx.author, "guild_permissions", None)  # a Member, in a server
+        return bool(permissions and permissions.manage_guild)
+
     async def run(self, ctx: commands.Context, name: str, args: str) -> None:
         await self.in_flight.acquire(ctx)  # MaxConcurrencyReached: answered in cog_command_error
         try:
             context = Context(channel=f"discord:{ctx.channel.id}", user=str(ctx.author.id),
-                              may_configure=self.may_configure(ctx))
+                              may_configure=self.may_configure(ctx),
+                              group=f"discord-server:{ctx.guild.id}" if ctx.guild else None,
+                              may_configure_group=self.may_configure_server(ctx))
             async with self.typing_while_slow(ctx, LAYER_COMMANDS[name].uses_model):
                 reply = await self.layer.run(context, name, args)
             await self.send(ctx, reply, context.channel)

@@ -61,6 +61,8 @@ class ChannelStatus:
     continuing: bool  # False: the next generation starts from the model's start state
     busy: bool  # a generation is running
     models: list[str]
+    # where each setting comes from: "channel" (set there), "group" (its group's), "default"
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -166,6 +168,42 @@ class Engine:
             raise ChannelBusyError("hay una generación en curso; detenla antes de cambiar de modelo")
         return await self.store.update_settings(session, **clean)
 
+    async def forget(self, channel: str, *names: str) -> Settings:
+        """The channel drops its own value of these settings and takes its group's (or the
+        default) again."""
+        unknown = set(names) - Settings.field_names()
+        if unknown:
+            raise InputError(f"no hay ajuste «{sorted(unknown)[0]}»")
+        session = await self.store.get(channel)
+        base_model = self.store.base(session).model
+        if session.busy and "model" in names and session.settings.model != base_model:
+            raise ChannelBusyError("hay una generación en curso; detenla antes de cambiar de modelo")
+        return await self.store.update_settings(session, forget=names)
+
+    # -- groups of channels (a Discord server): defaults for their channels ---------------------
+    def join(self, channel: str, group: str | None) -> None:
+        """Say which group `channel` is in: the settings the group sets are its defaults."""
+        self.store.join(channel, group)
+
+    async def group_settings(self, group: str) -> dict:
+        """The settings the group has set (the others are the defaults)."""
+        session = await self.store.get(group)
+        return {name: getattr(session.settings, name) for name in session.own}
+
+    async def update_group(self, group: str, **changes) -> dict:
+        """Set defaults for the group's channels; checked as a channel's settings are."""
+        clean = check_changes(changes, self.limits)
+        if "model" in clean:
+            await self.load(clean["model"])
+        await self.store.update_settings(await self.store.get(group), **clean)
+        return await self.group_settings(group)
+
+    async def forget_group(self, group: str, *names: str) -> dict:
+        """Drop group defaults (all of them when no name is given)."""
+        session = await self.store.get(group)
+        await self.store.update_settings(session, forget=names or tuple(session.own))
+        return await self.group_settings(group)
+
     async def reset(self, channel: str) -> None:
         """Forget the channel's state: its next generation starts from the beginning."""
         session = await self.store.get(channel)
@@ -177,7 +215,11 @@ class Engine:
         """The channel's settings, whether it carries on a text, whether it is generating."""
         session = await self.store.get(channel)
         continuing = session.state is not None and session.state_model == session.settings.model
-        return ChannelStatus(session.settings, continuing, session.busy, self.available_models())
+        sources = {name: "channel" if name in session.own else
+                   "group" if name in session.group_stored else "default"
+                   for name in sorted(Settings.field_names())}
+        return ChannelStatus(session.settings, continuing, session.busy, self.available_models(),
+                             sources)
 
     # -- text ---------------------------------------------------------------------------------
     def encode(self, model: LoadedModel, text: str, allow_empty: bool = False):

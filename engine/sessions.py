@@ -9,6 +9,11 @@ stored model is still the one that generated it. When two generations of one cha
 two processes), the one that finishes last leaves its state. Each write bumps the row's
 `version`.
 
+A channel may belong to a group (a Discord server, say): the settings the group has set are its
+channels' defaults wherever a channel has not set its own. A group is a row like a channel's
+(its settings, no state); `join(channel, group)` says which group a channel is in, and every read
+of the channel reads the group's row too.
+
 The in-memory map is a cache: idle channels are evicted (least recently used first) and reload
 on their next use. With SQLite, when `data_version` says another process has committed, cached
 channels are read again before use; with PostgreSQL, each request reads its channel's row.
@@ -48,6 +53,8 @@ class Session:
     state: np.ndarray | None = None  # None: the model's start state
     state_model: str | None = None
     version: int = 0  # the stored row's version (0: never written)
+    own: frozenset = frozenset()  # the settings this channel has set itself
+    group_stored: dict = field(default_factory=dict)  # its group's settings, at the last read
     ticket: object | None = None  # the running generation's ticket: the channel's one guard
     # one write at a time per channel in this process, in the order they were asked for
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
@@ -67,19 +74,34 @@ class SessionStore:
         self._cache: collections.OrderedDict[str, Session] = collections.OrderedDict()
         self._stale: set[str] = set()  # cached channels another process may have changed
         self.max_cached = max_cached
+        self.groups: dict[str, str] = {}  # channel → its group, as the front-ends said
 
     async def open(self) -> None:
         """Connect now (a StoreError says why not), rather than at the first request."""
         await self.backend.open()
 
+    def join(self, channel: str, group: str | None) -> None:
+        """Put `channel` in `group` (None: in none); it is read again with the group's defaults."""
+        if self.groups.get(channel) != group:
+            if group is None:
+                self.groups.pop(channel, None)
+            else:
+                self.groups[channel] = group
+            self._stale.add(channel)
+
+    def base(self, session: Session) -> Settings:
+        """What the channel's settings are where it has not set its own."""
+        return replace(self.defaults, **session.group_stored)
+
     def _apply(self, session: Session, row: Row | None) -> Session:
         if row is None:
-            session.settings, session.state, session.state_model, session.version = (
-                self.defaults, None, None, 0)
+            session.state, session.state_model, session.version = None, None, 0
         else:
-            session.settings = replace(self.defaults, **row.stored)
             session.state, session.state_model, session.version = (
                 row.state, row.state_model, row.version)
+        own = row.stored if row is not None else {}
+        session.settings = replace(self.base(session), **own)
+        session.own = frozenset(own)
         return session
 
     async def get(self, channel: str) -> Session:
@@ -88,10 +110,13 @@ class SessionStore:
         session = self._cache.get(channel)
         if session is None or channel in self._stale or self.backend.reads_every_request:
             row = await self.backend.read(channel)
+            group = self.groups.get(channel)
+            group_row = await self.backend.read(group) if group else None
             # while it read, the session may have been evicted, or made by another request
             session = self._cache.get(channel)
             if session is None:
                 session = self._cache[channel] = Session(channel=channel)
+            session.group_stored = dict(group_row.stored) if group_row else {}
             self._apply(session, row)
             self._stale.discard(channel)
         self._cache.move_to_end(channel)
@@ -123,21 +148,29 @@ class SessionStore:
         return len(self._cache)
 
     # -- writes (each one a transaction; returns once durable) ----------------------------------
-    async def update_settings(self, session: Session, **changes) -> Settings:
-        """Apply checked changes to the stored settings, field by field; a new model resets the
-        state (states are per model)."""
+    async def update_settings(self, session: Session, forget: tuple[str, ...] = (),
+                              **changes) -> Settings:
+        """Apply checked changes to the stored settings, field by field, and drop those in
+        `forget` (the channel takes its group's or the default value again); a new model resets
+        the state (states are per model)."""
+        base = self.base(session)
+
         def change(row: Row | None) -> dict:
             stored = dict(row.stored) if row else {}
-            old_model = stored.get("model", self.defaults.model)
+            old_model = stored.get("model", base.model)
+            for name in forget:
+                stored.pop(name, None)
             stored |= changes
             columns = {"settings": stored}
-            if stored.get("model", self.defaults.model) != old_model:
+            if stored.get("model", base.model) != old_model:
                 columns |= {"state": None, "state_model": None}
             return columns
 
         async with session.lock:
             self._apply(session, await self.backend.transaction(session.channel, change))
-            return session.settings
+        # the channels of a group this process has cached take the group's new values
+        self._stale.update(c for c, g in self.groups.items() if g == session.channel)
+        return session.settings
 
     async def update_state(self, session: Session, state: np.ndarray | None,
                            model: str | None) -> None:
@@ -145,8 +178,10 @@ class SessionStore:
         longer `model` (the state belongs to another model then)."""
         blob = None if state is None else np.asarray(state, np.float32).tobytes()
 
+        base = self.base(session)
+
         def change(row: Row | None) -> dict | None:
-            stored_model = (row.stored if row else {}).get("model", self.defaults.model)
+            stored_model = (row.stored if row else {}).get("model", base.model)
             if model is not None and model != stored_model:
                 return None
             return {"state": blob, "state_model": model}

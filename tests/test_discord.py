@@ -82,7 +82,6 @@ async def test_continua_streams_by_editing_one_message(bot, engine):
     sent()
     await dpytest.message("!continua Dios dijo:")
     (message,) = sent()
-    assert bot.test_events["typing"] >= 1
     edits = bot.test_events["edits"]
     assert len(edits) >= 3  # the message grew in steps
     assert any(e.endswith("▌") for e in edits[:-1])
@@ -240,12 +239,12 @@ async def test_control_and_bidi_characters_are_never_echoed(bot):
     assert not any(c in text for text in contents for c in "\u202e\x00\x1b")
 
 
-async def test_typing_is_shown_only_for_answers_that_take_a_while(bot):
+async def test_typing_is_not_shown_for_answers_that_come_at_once(bot):
+    # (an answer that waits in the queue does show it: tests/test_discord_wire.py)
     await dpytest.message("!estado")
     await dpytest.message("!ayuda")
-    assert bot.test_events["typing"] == 0
     await dpytest.message("!probabilidad dios")
-    assert bot.test_events["typing"] == 1
+    assert bot.test_events["typing"] == 0
 
 
 async def test_a_reply_deleted_mid_generation_stops_it_quietly(bot, engine, monkeypatch):

@@ -71,8 +71,8 @@ async def test_slash_commands_are_published_after_login(fake, launch):
 
 
 async def test_a_generation_streams_into_one_message_at_most_one_edit_a_second(fake, launch):
-    bot = await launch(step_seconds=0.004)
     channel = fake.add_guild("g").channels[0]
+    bot = await launch(step_seconds=0.004)
     await fake.wait_ready()
     await ask(fake, channel, "!longitud 900")
     reply = await ask(fake, channel, "!continua Y dijo Dios")
@@ -90,8 +90,8 @@ async def test_a_generation_streams_into_one_message_at_most_one_edit_a_second(f
 
 async def test_sigterm_mid_generation_gives_the_message_a_last_edit_and_keeps_the_state(
         fake, launch):
-    bot = await launch(step_seconds=0.01)
     channel = fake.add_guild("g").channels[0]
+    bot = await launch(step_seconds=0.01)
     await fake.wait_ready()
     await ask(fake, channel, "!longitud 2000")
     await fake.user_says(channel, "!continua Y dijo Dios")
@@ -113,8 +113,8 @@ async def test_sigterm_mid_generation_gives_the_message_a_last_edit_and_keeps_th
 
 
 async def test_a_reply_deleted_mid_generation_stops_it_quietly(fake, launch):
-    bot = await launch(step_seconds=0.01)
     channel = fake.add_guild("g").channels[0]
+    bot = await launch(step_seconds=0.01)
     await fake.wait_ready()
     await ask(fake, channel, "!longitud 2000")
     await fake.user_says(channel, "!continua Y dijo Dios")
@@ -134,9 +134,9 @@ async def test_a_reply_deleted_mid_generation_stops_it_quietly(fake, launch):
 
 
 async def test_permissions_removed_mid_generation_stop_it_quietly(fake, launch):
-    bot = await launch(step_seconds=0.01)
     guild = fake.add_guild("g", channels=2)
     channel, other = guild.channels
+    bot = await launch(step_seconds=0.01)
     await fake.wait_ready()
     await ask(fake, channel, "!longitud 2000")
     await fake.user_says(channel, "!continua Y dijo Dios")
@@ -152,8 +152,8 @@ async def test_permissions_removed_mid_generation_stop_it_quietly(fake, launch):
 
 
 async def test_an_edit_answered_429_is_retried_and_the_text_completes(fake, launch):
-    bot = await launch(step_seconds=0.004)
     channel = fake.add_guild("g").channels[0]
+    bot = await launch(step_seconds=0.004)
     await fake.wait_ready()
     await ask(fake, channel, "!longitud 600")
     fake.limits.inject("PATCH", r"/messages/", 429, {"retry_after": 0.3}, count=1)
@@ -165,8 +165,8 @@ async def test_an_edit_answered_429_is_retried_and_the_text_completes(fake, laun
 
 
 async def test_the_gateway_closing_mid_generation_resumes_and_replays(fake, launch):
-    bot = await launch(step_seconds=0.01)
     channel = fake.add_guild("g").channels[0]
+    bot = await launch(step_seconds=0.01)
     await fake.wait_ready()
     await ask(fake, channel, "!longitud 500")
     await fake.user_says(channel, "!continua Y dijo Dios")
@@ -195,8 +195,8 @@ async def test_discord_unreachable_at_start_is_one_clear_line(fake, launch):
 
 
 async def test_typing_only_while_a_request_waits(fake, launch):
-    bot = await launch(step_seconds=0.01, VERBO_MAX_BATCH="1")
     first, second = fake.add_guild("g", channels=2).channels
+    bot = await launch(step_seconds=0.01, VERBO_MAX_BATCH="1")
     await fake.wait_ready()
     for command in ("!estado", "!ayuda", "!temperatura 0.7", "!longitud 300"):
         await ask(fake, first, command)
@@ -212,8 +212,8 @@ async def test_typing_only_while_a_request_waits(fake, launch):
 
 
 async def test_what_is_echoed_has_no_control_or_bidi_override_characters(fake, launch):
-    bot = await launch()
     channel = fake.add_guild("g").channels[0]
+    bot = await launch()
     await fake.wait_ready()
     await ask(fake, channel, "!longitud 20")
     reply = await ask(fake, channel, "!continua Dijo\x00 \x1b[31mél\u202e al\u2066 pueblo")
@@ -224,8 +224,8 @@ async def test_what_is_echoed_has_no_control_or_bidi_override_characters(fake, l
 
 
 async def test_trailing_space_reaches_the_model(fake, launch):
-    bot = await launch()
     channel = fake.add_guild("g").channels[0]
+    bot = await launch()
     await fake.wait_ready()
     spaced = await ask(fake, channel, "!siguiente Y dijo Dios ")
     bare = await ask(fake, channel, "!siguiente Y dijo Dios")
@@ -235,12 +235,30 @@ async def test_trailing_space_reaches_the_model(fake, launch):
 
 
 async def test_other_bots_are_ignored_and_direct_messages_answered(fake, launch):
-    bot = await launch()
     channel = fake.add_guild("g").channels[0]
+    bot = await launch()
     await fake.wait_ready()
     await fake.user_says(channel, "!estado", bot_author=True)
     reply = await ask(fake, channel, "!ayuda")
     assert [m.id for m in fake.bot_messages(channel)] == [reply.id]
     direct = fake.dm_with(int(fake.people[1]["id"]))
     assert "modelo" in (await ask(fake, direct, "!estado")).content
+    assert await bot.terminate() == 0
+
+
+async def test_server_defaults_set_by_a_manager_apply_until_a_channel_sets_its_own(fake, launch):
+    first, second = fake.add_guild("g", channels=2).channels
+    bot = await launch()
+    await fake.wait_ready()
+    refused = await ask(fake, first, "!servidor temperatura 0.9")  # people[1]: no Manage Server
+    assert "Gestionar servidor" in refused.content
+    count = len(fake.bot_messages(first)) + 1
+    await fake.user_says(first, "!servidor temperatura 0.9", person=0)  # the server's admin
+    assert "temperatura 0.9" in (await fake.wait_for(lambda: finished(fake, first, count))).content
+    await ask(fake, first, "!temperatura 0.2")
+    own, inherited = await ask(fake, first, "!estado"), await ask(fake, second, "!estado")
+    assert "temperatura 0.2 (canal)" in own.content
+    assert "temperatura 0.9 (servidor)" in inherited.content
+    back = await ask(fake, first, "!temperatura defecto")
+    assert "temperatura: 0.9" in back.content
     assert await bot.terminate() == 0

@@ -177,3 +177,22 @@ def test_processes_opening_a_new_file_together_migrate_it_once(tmp_path):
         assert out.strip() == "OK", err[-500:]
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+async def test_a_group_default_set_in_one_engine_reaches_a_channel_cached_in_another(
+        weights_root, shared_db):
+    async with Engine(shared_db, weights_root=weights_root) as first, \
+            Engine(shared_db, weights_root=weights_root) as second:
+        second.join("c", "server")
+        assert (await second.settings("c")).temperature == 0.5  # cached now
+        first.join("c", "server")
+        await first.update_group("server", temperature=0.8, length=40)
+        status = await second.status("c")
+        assert status.settings.temperature == 0.8 and status.sources["temperature"] == "group"
+        await second.update("c", temperature=0.1)
+        assert (await first.settings("c")).temperature == 0.1
+        assert (await first.status("c")).sources["temperature"] == "channel"
+        await first.forget("c", "temperature")
+        assert (await second.settings("c")).temperature == 0.8
+        assert await second.forget_group("server") == {}
+        assert (await first.settings("c")).length == 300

@@ -71,6 +71,7 @@ class Gateway:
         self.identifies: list[tuple[int, int]] = []  # (shard, count) of each IDENTIFY
         self.identified_at: list[float] = []  # and when (monotonic seconds)
         self.resumes = 0
+        self.announced: set[int] = set()  # servers some session has had a GUILD_CREATE for
 
     def sessions_for(self, guild_id: int | None) -> list[GatewaySession]:
         """The live sessions that receive an event of this server (None: a direct message)."""
@@ -150,6 +151,7 @@ class Gateway:
         })
         for guild in guilds:
             await session.dispatch("GUILD_CREATE", guild.payload(self.fake))
+            self.announced.add(guild.id)
         return session
 
     async def resume(self, connection: Connection, data: dict) -> GatewaySession | None:

@@ -134,6 +134,8 @@ class FakeDiscord:
     async def user_says(self, channel: Channel, content: str, person: int = 1,
                         bot_author: bool = False) -> StoredMessage:
         """A message typed in a channel (by `people[person]`, or by another bot)."""
+        if channel.guild_id is not None and channel.guild_id not in self.gateway.announced:
+            raise AssertionError("fake discord: add the server before the bot connects")
         author = p.user(p.snowflake(), "otro-bot", bot=True) if bot_author else self.people[person]
         member = p.member(None, [])
         message_id = p.snowflake()
