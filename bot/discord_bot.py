@@ -15,6 +15,7 @@ from bot.discord_budget import RequestBudget
 from bot.discord_cog import VerboCog
 from bot.discord_messages import MESSAGE_LIMIT, NO_MENTIONS, say
 from bot.discord_options import DiscordOptions
+from bot.discord_slash import SlashCommands
 from bot.identify import IdentifyGate
 from bot.shards import ShardPlan
 
@@ -60,10 +61,16 @@ class VerboBot(commands.Bot):
         self.http.get_bot_gateway = get_bot_gateway
 
     async def setup_hook(self) -> None:
-        await self.add_cog(VerboCog(self.layer, self.options, self.budget))
+        verbo = VerboCog(self.layer, self.options, self.budget)
+        await self.add_cog(verbo)
+        await self.add_cog(SlashCommands(verbo, self.tree))
         if self.options.sync_commands:  # slash commands appear once Discord has the tree
-            synced = await self.tree.sync()
-            log.info("%d comandos de barra publicados", len(synced))
+            try:
+                synced = await self.tree.sync()
+            except discord.HTTPException as error:  # the bot still works with prefix commands
+                log.warning("no se pudieron publicar los comandos de barra: %s", error)
+            else:
+                log.info("%d comandos de barra publicados", len(synced))
 
     async def on_command_error(self, ctx: commands.Context, error: Exception) -> None:
         # the cog answers its own commands' errors; an unknown command gets the layer's suggestion

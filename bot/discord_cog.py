@@ -1,4 +1,6 @@
-"""The Discord commands: one cog method per command of the shared layer, prefix and slash alike.
+"""The Discord prefix commands (`!continua` …): one cog method per command of the shared layer;
+the slash commands (`bot.discord_slash`) and the buttons (`bot.discord_buttons`) answer through
+the same `run`.
 
 Each Discord channel is its own engine channel ("discord:<id>"). A method only hands its raw
 argument text (`rest_is_raw`: trailing spaces survive, as in the console) to the command layer and
@@ -22,6 +24,7 @@ from bot.commands import COMMANDS, Commands, Context, Reply
 from bot.discord_budget import RequestBudget
 from bot.discord_messages import (
     MESSAGE_LIMIT,
+    EphemeralContext,
     StreamGone,
     StreamingMessage,
     code_block,
@@ -38,11 +41,20 @@ TYPING_AFTER_SECONDS = 0.5
 
 
 def layer_command(name: str):
-    """A prefix and slash command for the layer's command `name`: aliases and help come from the
-    layer's table (written once), and the argument arrives as typed."""
+    """A prefix command for the layer's command `name`: aliases and help come from the layer's
+    table (written once), and the argument arrives as typed (`rest_is_raw`)."""
     command = LAYER_COMMANDS[name]
-    return commands.hybrid_command(name=name, aliases=list(command.aliases), help=command.summary,
-                                   description=command.summary[:100], rest_is_raw=True)
+    return commands.command(name=name, aliases=list(command.aliases), help=command.summary,
+                            rest_is_raw=True)
+
+
+async def withdraw_thinking(interaction: discord.Interaction) -> None:
+    """A public "thinking…" about to be answered by a refusal: delete it, so that the refusal
+    (a follow-up) can be private; Discord would otherwise show it in its place, to everyone."""
+    if interaction.response.is_done() and interaction.response.type == \
+            discord.InteractionResponseType.deferred_channel_message:
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.delete_original_response()
 
 
 class VerboCog(commands.Cog, name="verbo"):
@@ -150,27 +162,41 @@ class VerboCog(commands.Cog, name="verbo"):
         permissions = getattr(ctx.author, "guild_permissions", None)  # a Member, in a server
         return bool(permissions and permissions.manage_guild)
 
-    async def run(self, ctx: commands.Context, name: str, args: str) -> None:
+    async def answer(self, ctx: commands.Context, name: str, args: str,
+                     ephemeral: bool = False) -> None:
+        """Run a command for an interaction (slash, context menu, button): the per-user rate
+        limit and the per-channel cap apply as to prefix commands; refusals are ephemeral."""
+        try:
+            await self.cog_check(ctx)
+            await self.run(ctx, name, args, ephemeral)
+        except Exception as error:  # noqa: BLE001 — answered like a prefix command's error
+            await self.cog_command_error(ctx, error)
+
+    async def run(self, ctx: commands.Context, name: str, args: str,
+                  ephemeral: bool = False) -> None:
         await self.in_flight.acquire(ctx)  # MaxConcurrencyReached: answered in cog_command_error
         try:
             context = Context(channel=f"discord:{ctx.channel.id}", user=str(ctx.author.id),
                               may_configure=self.may_configure(ctx),
                               group=f"discord-server:{ctx.guild.id}" if ctx.guild else None,
                               may_configure_group=self.may_configure_server(ctx))
-            async with self.typing_while_slow(ctx, LAYER_COMMANDS[name].uses_model):
+            async with self.typing_while_slow(ctx, LAYER_COMMANDS[name].uses_model, ephemeral):
                 reply = await self.layer.run(context, name, args)
-            await self.send(ctx, reply, context.channel)
+            await self.send(ctx, reply, context.channel, ephemeral)
         finally:
             await self.in_flight.release(ctx)
 
     @contextlib.asynccontextmanager
-    async def typing_while_slow(self, ctx: commands.Context, uses_model: bool):
-        """Until the answer's first character: a slash command is deferred at once (Discord
-        wants an answer within 3 s); a message gets the typing indicator only if the answer
-        is slow (waiting in the queue) and the request budget has room for it."""
+    async def typing_while_slow(self, ctx: commands.Context, uses_model: bool,
+                                ephemeral: bool = False):
+        """Until the answer's first character: an interaction that uses the model is deferred
+        at once ("verbo está pensando…"; Discord wants an answer within 3 s), privately if its
+        answer will be; a message gets the typing indicator only if the answer is slow (waiting
+        in the queue) and the request budget has room for it."""
         if ctx.interaction is not None:
-            async with ctx.typing() if uses_model else contextlib.nullcontext():
-                yield
+            if uses_model and not ctx.interaction.response.is_done():
+                await ctx.defer(ephemeral=ephemeral)
+            yield
             return
 
         async def typing_later():
@@ -215,8 +241,15 @@ class VerboCog(commands.Cog, name="verbo"):
                 return
             await asyncio.sleep(0.05)
 
-    async def send(self, ctx: commands.Context, reply: Reply, channel: str = "") -> None:
+    async def send(self, ctx: commands.Context, reply: Reply, channel: str = "",
+                   ephemeral: bool = False) -> None:
+        """The reply the Discord way; `ephemeral` (interactions only): seen by the asker alone.
+        A refusal to an interaction is always ephemeral."""
         note = f"\n-# {reply.note}" if reply.note else ""  # Discord's small grey text
+        if ctx.interaction is not None and (ephemeral or reply.error):
+            if reply.error and not ephemeral:
+                await withdraw_thinking(ctx.interaction)
+            ctx = EphemeralContext(ctx)
         if reply.error:
             await say(ctx, f"⚠️ {reply.text}"[:MESSAGE_LIMIT])
         elif reply.stream is not None:
@@ -260,6 +293,8 @@ class VerboCog(commands.Cog, name="verbo"):
             log.error("error inesperado en %r", ctx.message.content[:100], exc_info=original)
             text = "ha ocurrido un error inesperado; ya ha quedado registrado"
         try:
-            await say(ctx, f"⚠️ {text}")
+            if ctx.interaction is not None:
+                await withdraw_thinking(ctx.interaction)
+            await say(EphemeralContext(ctx) if ctx.interaction else ctx, f"⚠️ {text}")
         except discord.HTTPException:
             log.warning("no se pudo enviar el mensaje de error al canal %s", ctx.channel.id)

@@ -32,6 +32,20 @@ async def say(ctx: commands.Context, content: str, ansi: bool = False,
                           **kwargs)
 
 
+class EphemeralContext:
+    """A context whose messages only the person who asked sees (an interaction's)."""
+
+    def __init__(self, ctx: commands.Context):
+        self.ctx = ctx
+        self.interaction = ctx.interaction
+
+    async def send(self, *args, **kwargs) -> discord.Message:
+        return await self.ctx.send(*args, ephemeral=True, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.ctx, name)
+
+
 class StreamGone(Exception):
     """The message being streamed into was deleted, or the bot may no longer write there."""
 

@@ -191,7 +191,8 @@ class Rest:
         commands = await request.json()
         published = [dict(c, id=str(p.snowflake()), application_id=str(self.fake.application_id),
                           version="1", default_member_permissions=c.get(
-                              "default_member_permissions"), type=c.get("type", 1))
+                              "default_member_permissions"), type=c.get("type", 1),
+                          description=c.get("description", ""))
                      for c in commands]
         if "guild_id" not in request.match_info:
             self.fake.published_commands = published
@@ -207,12 +208,12 @@ class Rest:
         fields, files = await read_body(request)
         kind, data = fields.get("type"), fields.get("data") or {}
         pending.answered = True
-        pending.callback_type = kind
+        pending.callback_type, pending.callback_data = kind, data
         message = None
         if kind in (4, 5):  # a message now, or "thinking…" that a follow-up edit fills
             message = self.fake.store_message(pending.channel, data, files,
                                               interaction_id=pending.id)
-            pending.original = message
+            pending.original, pending.loading = message, kind == 5
         elif kind in (6, 7) and pending.message is not None:  # a component's message updated
             if kind == 7:
                 pending.message.revise(data)
@@ -238,6 +239,11 @@ class Rest:
         if pending is None or not pending.answered:
             return error(404, UNKNOWN_INTERACTION)
         fields, files = await read_body(request)
+        if pending.loading:  # as on Discord: the first follow-up replaces "thinking…"
+            pending.loading = False
+            pending.original.revise(fields)
+            pending.original.files += files
+            return reply(pending.original.payload)
         stored = self.fake.store_message(pending.channel, fields, files, interaction_id=pending.id)
         return reply(stored.payload)
 
@@ -259,6 +265,9 @@ class Rest:
         if stored is None:
             return error(404, UNKNOWN_MESSAGE)
         stored.deleted = True
+        pending = self.fake.interactions[request.match_info["token"]]
+        if stored is pending.original:
+            pending.loading = False
         return web.Response(status=204)
 
 

@@ -24,6 +24,14 @@ from tests.fake_discord.rest import EPHEMERAL, Rest
 from tests.fake_discord.state import Call, Channel, Guild, StoredMessage
 
 
+def option_type(value) -> int:
+    """Discord's type of an application command option: string 3, integer 4, boolean 5,
+    number 10."""
+    if isinstance(value, bool):
+        return 5
+    return 3 if isinstance(value, str) else 10 if isinstance(value, float) else 4
+
+
 @dataclass
 class PendingInteraction:
     id: int
@@ -32,6 +40,8 @@ class PendingInteraction:
     channel: Channel
     answered: bool = False
     callback_type: int | None = None
+    callback_data: dict | None = None
+    loading: bool = False  # deferred: the original response shows "thinking…"
     original: StoredMessage | None = None
     message: StoredMessage | None = None  # the message whose button was pressed
 
@@ -182,10 +192,27 @@ class FakeDiscord:
                     person: int = 1) -> PendingInteraction:
         command = next((c for c in self.published_commands if c["name"] == name), None)
         data = {"id": command["id"] if command else str(p.snowflake()), "name": name, "type": 1,
-                "options": [{"name": k, "type": 3 if isinstance(v, str) else
-                             (10 if isinstance(v, float) else 4), "value": v}
+                "options": [{"name": k, "type": option_type(v), "value": v}
                             for k, v in (options or {}).items()]}
         return await self.interact(channel, 2, data, person)
+
+    async def autocomplete(self, channel: Channel, name: str, option: str, typed: str,
+                           others: dict | None = None) -> PendingInteraction:
+        """Someone typing `typed` into `option` of /name: Discord asks the bot for choices."""
+        command = next(c for c in self.published_commands if c["name"] == name)
+        options = [{"name": k, "type": option_type(v), "value": v}
+                   for k, v in (others or {}).items()]
+        options.append({"name": option, "type": 3, "value": typed, "focused": True})
+        data = {"id": command["id"], "name": name, "type": 1, "options": options}
+        return await self.interact(channel, 4, data)
+
+    async def context_menu(self, message: StoredMessage, name: str,
+                           person: int = 1) -> PendingInteraction:
+        """Right-click a message → Apps → `name`."""
+        command = next(c for c in self.published_commands if c["name"] == name)
+        data = {"id": command["id"], "name": name, "type": 3, "target_id": str(message.id),
+                "resolved": {"messages": {str(message.id): message.payload}}}
+        return await self.interact(self.channels[message.channel_id], 2, data, person)
 
     async def press(self, message: StoredMessage, custom_id: str,
                     person: int = 1) -> PendingInteraction:
