@@ -53,6 +53,8 @@ class Context:
     may_configure: bool = True  # front-ends may restrict settings changes to some users
     group: str | None = None  # the channel's group (a Discord server): its defaults apply
     may_configure_group: bool = False  # may set the group's defaults (Manage Server)
+    # a generation asked from an old message (a button): only if the channel is still there
+    expect_mark: str | None = None
 
 
 Handler = Callable[["Commands", Context, str], Awaitable[Reply]]
@@ -143,9 +145,21 @@ class Commands:
         if args:
             _, report = await self.engine.normalize(args, await self.model_for(ctx))
             note = out_of_vocabulary(report)
-        stream = self.engine.generate_stream(ctx.channel, args or None)
+        stream = self.engine.generate_stream(ctx.channel, args or None,
+                                             expect_mark=ctx.expect_mark)
+        return await self.streamed(stream, args, note)
+
+    async def otra(self, ctx: Context, args: str) -> Reply:
+        text = await self.engine.repeat_text(ctx.channel)
+        stream = self.engine.generate_stream(ctx.channel, again=True, expect_mark=ctx.expect_mark)
+        return await self.streamed(stream, text)
+
+    @staticmethod
+    async def streamed(stream, text: str, note: str = "") -> Reply:
+        """A generation's reply: its first chunk awaited here, so that errors (busy, bad text,
+        nothing to repeat) become replies."""
         try:
-            first = await stream.__anext__()  # errors (busy, bad text) surface here, as replies
+            first = await stream.__anext__()
         except StopAsyncIteration:
             first = ""
 
@@ -157,7 +171,7 @@ class Commands:
             finally:
                 await stream.aclose()
 
-        return Reply(text=args, stream=rest(), note=note)
+        return Reply(text=text, stream=rest(), note=note)
 
     async def para(self, ctx: Context, args: str) -> Reply:
         if self.engine.stop(ctx.channel):
@@ -407,6 +421,9 @@ COMMANDS = [
     Command("continua", "continua [texto]",
             "continúa el texto del canal; si das texto, primero lo lee", Commands.continua,
             aliases=("sigue", "c"), takes_text=True, uses_model=True),
+    Command("otra", "otra", "vuelve a generar la última continuación, desde donde empezó "
+            "(sustituye a la anterior)", Commands.otra, aliases=("otravez", "o"),
+            uses_model=True),
     Command("temperatura", "temperatura [valor]",
             "muestra o cambia la temperatura (0 = lo más probable; 1 = el modelo tal cual; "
             "máx. 5)", Commands.temperatura, configures=True, aliases=("temp", "t")),

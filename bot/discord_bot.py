@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.commands import Commands
 from bot.discord_budget import RequestBudget
+from bot.discord_buttons import ChannelButton
 from bot.discord_cog import VerboCog
 from bot.discord_messages import MESSAGE_LIMIT, NO_MENTIONS, say
 from bot.discord_options import DiscordOptions
@@ -61,6 +62,7 @@ class VerboBot(commands.Bot):
         self.http.get_bot_gateway = get_bot_gateway
 
     async def setup_hook(self) -> None:
+        self.add_dynamic_items(ChannelButton)  # buttons of messages sent before a restart too
         verbo = VerboCog(self.layer, self.options, self.budget)
         await self.add_cog(verbo)
         await self.add_cog(SlashCommands(verbo, self.tree))

@@ -22,6 +22,7 @@ from discord.ext import commands
 from bot.chart import bar_chart_png
 from bot.commands import COMMANDS, Commands, Context, Reply
 from bot.discord_budget import RequestBudget
+from bot.discord_buttons import finished_view, streaming_view
 from bot.discord_messages import (
     MESSAGE_LIMIT,
     EphemeralContext,
@@ -163,23 +164,24 @@ class VerboCog(commands.Cog, name="verbo"):
         return bool(permissions and permissions.manage_guild)
 
     async def answer(self, ctx: commands.Context, name: str, args: str,
-                     ephemeral: bool = False) -> None:
+                     ephemeral: bool = False, expect_mark: str | None = None) -> None:
         """Run a command for an interaction (slash, context menu, button): the per-user rate
         limit and the per-channel cap apply as to prefix commands; refusals are ephemeral."""
         try:
             await self.cog_check(ctx)
-            await self.run(ctx, name, args, ephemeral)
+            await self.run(ctx, name, args, ephemeral, expect_mark)
         except Exception as error:  # noqa: BLE001 — answered like a prefix command's error
             await self.cog_command_error(ctx, error)
 
     async def run(self, ctx: commands.Context, name: str, args: str,
-                  ephemeral: bool = False) -> None:
+                  ephemeral: bool = False, expect_mark: str | None = None) -> None:
         await self.in_flight.acquire(ctx)  # MaxConcurrencyReached: answered in cog_command_error
         try:
             context = Context(channel=f"discord:{ctx.channel.id}", user=str(ctx.author.id),
                               may_configure=self.may_configure(ctx),
                               group=f"discord-server:{ctx.guild.id}" if ctx.guild else None,
-                              may_configure_group=self.may_configure_server(ctx))
+                              may_configure_group=self.may_configure_server(ctx),
+                              expect_mark=expect_mark)
             async with self.typing_while_slow(ctx, LAYER_COMMANDS[name].uses_model, ephemeral):
                 reply = await self.layer.run(context, name, args)
             await self.send(ctx, reply, context.channel, ephemeral)
@@ -216,7 +218,8 @@ class VerboCog(commands.Cog, name="verbo"):
         """The generation into a message edited as it grows. A message deleted meanwhile, or a
         channel the bot may no longer write to, stops the generation quietly (its state keeps
         what was produced); a shutdown gives the message a last edit saying so."""
-        message = StreamingMessage(ctx, self.options.edit_interval, self.budget)
+        message = StreamingMessage(ctx, self.options.edit_interval, self.budget,
+                                   streaming_view())
         self.streaming.add(channel)
         self.budget.streaming += 1
         try:
@@ -224,7 +227,9 @@ class VerboCog(commands.Cog, name="verbo"):
                 await message.add(reply.text)
                 async for chunk in reply.stream:
                     await message.add(chunk)
-            await message.finish("cortado: el bot se está reiniciando" if self.closing else "")
+            mark = await self.layer.engine.mark(channel)  # where the buttons may go on from
+            await message.finish("cortado: el bot se está reiniciando" if self.closing else "",
+                                 finished_view(mark))
         except StreamGone as gone:
             log.info("generación detenida en %s: %s", channel, gone)
         finally:

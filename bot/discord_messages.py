@@ -94,8 +94,9 @@ class StreamingMessage:
     """A reply that grows: edits one message, throttled, and moves on to a new one when full."""
 
     def __init__(self, ctx: commands.Context, interval: float, budget=None,
-                 limit: int = MESSAGE_LIMIT - 10):
+                 view: discord.ui.View | None = None, limit: int = MESSAGE_LIMIT - 10):
         self.ctx, self.interval, self.budget, self.limit = ctx, interval, budget, limit
+        self.view = view  # the buttons while it streams
         self.message: discord.Message | None = None
         self.text = ""
         self.shown = ""
@@ -105,7 +106,7 @@ class StreamingMessage:
         self.text += chunk
         while len(self.text) > self.limit:  # this message is full: finish it, start the next
             cut = cut_point(self.text, self.limit)
-            await self._show(visible(self.text[:cut]))
+            await self._show(visible(self.text[:cut]), view=None)
             self.text, self.message, self.shown = self.text[cut:], None, ""
         if self.text and self.edit_due():
             await self._show(self.text + CURSOR)
@@ -118,17 +119,22 @@ class StreamingMessage:
         interval = self.budget.edit_interval(self.interval)
         return time.monotonic() - self.last_edit >= interval and self.budget.spare()
 
-    async def finish(self, note: str = "") -> None:
-        await self._show(visible(self.text) + (f"\n-# {note}" if note else ""))
+    async def finish(self, note: str = "", view: discord.ui.View | None = None) -> None:
+        """The last edit: the whole text, without the cursor, with the finished buttons."""
+        await self._show(visible(self.text) + (f"\n-# {note}" if note else ""), view,
+                         force=True)
 
-    async def _show(self, content: str) -> None:
-        if content == self.shown:
+    async def _show(self, content: str, view=discord.utils.MISSING, force: bool = False) -> None:
+        if content == self.shown and not force:
             return
+        if view is discord.utils.MISSING:
+            view = self.view
         try:
             if self.message is None:
-                self.message = await say(self.ctx, content)
+                self.message = await say(self.ctx, content, **({"view": view} if view else {}))
             else:
-                await self.message.edit(content=safe(content), allowed_mentions=NO_MENTIONS)
+                await self.message.edit(content=safe(content), allowed_mentions=NO_MENTIONS,
+                                        view=view)
         except (discord.NotFound, discord.Forbidden) as error:
             raise StreamGone(error) from None
         except discord.HTTPException as error:

@@ -10,6 +10,8 @@ from engine.errors import (
     ClosedError,
     EngineError,
     InputError,
+    MovedOnError,
+    NothingToRepeatError,
     StateMismatchError,
     StoreError,
     WeightsError,
@@ -27,6 +29,7 @@ from engine.settings import (
 from engine.vocab import strip_accents
 
 __all__ = ["BusyError", "ChannelBusyError", "ChannelStatus", "ClosedError", "Engine",
-           "EngineError", "InputError", "Limits", "Score", "Settings", "StateMismatchError",
+           "EngineError", "InputError", "Limits", "MovedOnError", "NothingToRepeatError",
+           "Score", "Settings", "StateMismatchError",
            "StoreError", "WeightsError", "WorkerError", "parse_length", "parse_number",
            "parse_seed", "parse_temperature", "strip_accents"]

@@ -18,6 +18,20 @@ class InputError(EngineError, ValueError):
     kind = "input"
 
 
+class MovedOnError(EngineError):
+    """A request about an earlier point of the channel (a button under an old message): the
+    channel has generated or been reset since."""
+
+    kind = "moved_on"
+
+
+class NothingToRepeatError(EngineError):
+    """"Again" asked where no generation has been recorded (or its model is no longer the
+    channel's)."""
+
+    kind = "nothing_to_repeat"
+
+
 class BusyError(EngineError):
     """The queue is full: refused at once rather than left waiting without bound."""
 

@@ -9,17 +9,25 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from engine.catalog import servable
-from engine.errors import ChannelBusyError, ClosedError, EngineError, InputError
+from engine.errors import (
+    ChannelBusyError,
+    ClosedError,
+    EngineError,
+    InputError,
+    MovedOnError,
+    NothingToRepeatError,
+)
 from engine.loading import load_kernel
 from engine.metrics import RequestLog
 from engine.scheduler import Job, Scheduler
-from engine.sessions import SessionStore
+from engine.sessions import Previous, Session, SessionStore
 from engine.settings import Limits, Settings, check_changes, check_length
 from engine.vocab import EncodeReport
 from engine.weights import REPO_WEIGHTS
@@ -70,6 +78,13 @@ class LoadedModel:
     name: str
     kernel: object  # a NumpyKernel, TensorflowKernel or MixtureKernel
     scheduler: Scheduler
+
+
+def state_mark(session: Session) -> str:
+    """The channel's state, named in 8 hex digits (CRC-32 of its bytes; "inicio" before any)."""
+    if session.state is None:
+        return "inicio"
+    return f"{zlib.crc32(session.state.tobytes()):08x}"
 
 
 class Engine:
@@ -209,7 +224,16 @@ class Engine:
         session = await self.store.get(channel)
         if session.busy:
             raise ChannelBusyError("hay una generación en curso; detenla antes de reiniciar")
-        await self.store.update_state(session, None, None)
+        await self.store.update_state(session, None, None, previous=None)
+
+    async def mark(self, channel: str) -> str:
+        """A short name of where the channel is now (its state): `expect_mark` checks it."""
+        return state_mark(await self.store.get(channel))
+
+    async def repeat_text(self, channel: str) -> str:
+        """The text the channel's last generation read first (what `again` reads again)."""
+        previous = (await self.store.get(channel)).previous
+        return previous.text if previous is not None else ""
 
     async def status(self, channel: str) -> ChannelStatus:
         """The channel's settings, whether it carries on a text, whether it is generating."""
@@ -245,8 +269,13 @@ class Engine:
 
     # -- generation ---------------------------------------------------------------------------
     async def generate_stream(self, channel: str, text: str | None = None,
-                              length: int | None = None):
-        """Async iterator of text chunks; the channel's state carries on afterwards."""
+                              length: int | None = None, again: bool = False,
+                              expect_mark: str | None = None):
+        """Async iterator of text chunks; the channel's state carries on afterwards.
+
+        `again`: sample once more from where the channel's last generation started (reading
+        its text again), in its place. `expect_mark`: only if the channel is still where
+        `mark()` said it was (MovedOnError otherwise): a button under an old message."""
         while True:  # load the channel's model, then check: it may have changed meanwhile
             session = await self.store.get(channel)
             model = await self.load(session.settings.model)
@@ -254,11 +283,20 @@ class Engine:
                 break
         if session.busy:  # from here to the ticket nothing awaits: one generation per channel
             raise ChannelBusyError("ya hay una generación en curso en este canal")
+        if expect_mark is not None and state_mark(session) != expect_mark:
+            raise MovedOnError("el canal ha seguido desde ese mensaje: usa el más reciente")
         settings = session.settings
+        if again:
+            previous = session.previous
+            if previous is None or previous.model != model.name:
+                raise NothingToRepeatError("no hay ninguna generación que repetir en este canal")
+            text = previous.text
+        else:
+            carried = session.state if session.state_model == model.name else None
+            previous = Previous(carried, model.name, text or "")
         ids, _ = self.encode(model, text or "", allow_empty=True)
         n = settings.length if length is None else check_length(length, self.limits)
-        start = session.state if (session.state is not None and
-                                  session.state_model == model.name) else model.kernel.start_state
+        start = previous.state if previous.state is not None else model.kernel.start_state
         started = time.perf_counter()
         ticket = model.scheduler.submit(Job(
             inputs=ids, state=start, generate=n, temperature=settings.temperature,
@@ -271,14 +309,14 @@ class Engine:
             async for chunk in ticket.stream():
                 yield decode(chunk)
             result = await ticket.result()  # a failed request raises its EngineError here
-            await self.store.update_state(session, result.state, model.name)
+            await self.store.update_state(session, result.state, model.name, previous)
             saved = True
         finally:
             if not saved:  # the caller left early or the request failed
                 ticket.cancel()
                 try:
                     result = await ticket.result()
-                    await self.store.update_state(session, result.state, model.name)
+                    await self.store.update_state(session, result.state, model.name, previous)
                 except EngineError:
                     pass  # a failed request leaves the state as it was
             session.ticket = None
@@ -286,9 +324,10 @@ class Engine:
             self.requests.record(time.perf_counter() - started)
 
     async def generate(self, channel: str, text: str | None = None,
-                       length: int | None = None) -> str:
-        """The whole generated text at once (see `generate_stream`)."""
-        return "".join([chunk async for chunk in self.generate_stream(channel, text, length)])
+                       length: int | None = None, **options) -> str:
+        """The whole generated text at once (see `generate_stream` for the options)."""
+        return "".join([chunk async for chunk in
+                        self.generate_stream(channel, text, length, **options)])
 
     @staticmethod
     def _stops(model: LoadedModel, stop: str, length: int) -> dict:

@@ -46,6 +46,18 @@ def open_backend(where: Path | str):
     return SqliteBackend(text)
 
 
+@dataclass(frozen=True)
+class Previous:
+    """Where a channel's last generation started: sampling "again" starts there once more."""
+    state: np.ndarray | None  # None: the model's start state
+    model: str
+    text: str  # what it read before generating
+
+
+# update_state leaves the recorded start of the last generation as it is
+KEEP = object()
+
+
 @dataclass
 class Session:
     channel: str
@@ -54,6 +66,7 @@ class Session:
     state_model: str | None = None
     version: int = 0  # the stored row's version (0: never written)
     own: frozenset = frozenset()  # the settings this channel has set itself
+    previous: "Previous | None" = None  # where the last generation started
     group_stored: dict = field(default_factory=dict)  # its group's settings, at the last read
     ticket: object | None = None  # the running generation's ticket: the channel's one guard
     # one write at a time per channel in this process, in the order they were asked for
@@ -96,9 +109,12 @@ class SessionStore:
     def _apply(self, session: Session, row: Row | None) -> Session:
         if row is None:
             session.state, session.state_model, session.version = None, None, 0
+            session.previous = None
         else:
             session.state, session.state_model, session.version = (
                 row.state, row.state_model, row.version)
+            session.previous = None if row.previous_model is None else Previous(
+                row.previous_state, row.previous_model, row.previous_text)
         own = row.stored if row is not None else {}
         session.settings = replace(self.base(session), **own)
         session.own = frozenset(own)
@@ -163,7 +179,7 @@ class SessionStore:
             stored |= changes
             columns = {"settings": stored}
             if stored.get("model", base.model) != old_model:
-                columns |= {"state": None, "state_model": None}
+                columns |= {"state": None, "state_model": None} | previous_columns(None)
             return columns
 
         async with session.lock:
@@ -173,10 +189,11 @@ class SessionStore:
         return session.settings
 
     async def update_state(self, session: Session, state: np.ndarray | None,
-                           model: str | None) -> None:
-        """Store the channel's state (None: back to the start) unless its stored model is no
+                           model: str | None, previous: Previous | None = KEEP) -> None:
+        """Store the channel's state (None: back to the start) and where the generation that
+        made it started (`previous`; None: forget it), unless the channel's stored model is no
         longer `model` (the state belongs to another model then)."""
-        blob = None if state is None else np.asarray(state, np.float32).tobytes()
+        blob = as_blob(state)
 
         base = self.base(session)
 
@@ -184,7 +201,8 @@ class SessionStore:
             stored_model = (row.stored if row else {}).get("model", base.model)
             if model is not None and model != stored_model:
                 return None
-            return {"state": blob, "state_model": model}
+            columns = {"state": blob, "state_model": model}
+            return columns if previous is KEEP else columns | previous_columns(previous)
 
         async with session.lock:
             row = await self.backend.transaction(session.channel, change)
@@ -193,3 +211,14 @@ class SessionStore:
 
     async def close(self) -> None:
         await self.backend.close()
+
+
+def as_blob(state: np.ndarray | None) -> bytes | None:
+    return None if state is None else np.asarray(state, np.float32).tobytes()
+
+
+def previous_columns(previous: Previous | None) -> dict:
+    if previous is None:
+        return {"previous_state": None, "previous_model": None, "previous_text": None}
+    return {"previous_state": as_blob(previous.state), "previous_model": previous.model,
+            "previous_text": previous.text}

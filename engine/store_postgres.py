@@ -15,17 +15,17 @@ import asyncio
 import json
 import time
 
-import numpy as np
-
 from engine.errors import StoreError
 from engine.settings import Settings
-from engine.store_rows import Row
+from engine.store_rows import COLUMNS, Row, state_array
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIGRATIONS = {
     1: ["CREATE TABLE verbo_channels (channel TEXT PRIMARY KEY, settings JSONB NOT NULL "
         "DEFAULT '{}', state BYTEA, state_model TEXT, version BIGINT NOT NULL DEFAULT 0, "
         "updated DOUBLE PRECISION NOT NULL)"],
+    2: ["ALTER TABLE verbo_channels ADD COLUMN previous_state BYTEA, "
+        "ADD COLUMN previous_model TEXT, ADD COLUMN previous_text TEXT"],
 }
 MIGRATION_LOCK = 0x76657262  # "verb": the advisory lock every verbo process migrates under
 
@@ -103,18 +103,17 @@ class PostgresBackend:
     def _row(found) -> Row | None:
         if found is None:
             return None
-        settings, blob, state_model, version = found
+        settings, blob, state_model, version, previous, previous_model, previous_text = found
         known = Settings.field_names()
         stored = {k: v for k, v in (settings or {}).items() if k in known}
-        state = np.frombuffer(bytes(blob), dtype=np.float32).copy() if blob is not None else None
-        return Row(stored, state, state_model, int(version))
+        return Row(stored, state_array(blob), state_model, int(version), state_array(previous),
+                   previous_model, previous_text or "")
 
     async def read(self, channel: str) -> Row | None:
         await self.open()
         async with self._pool.connection() as connection:
             cursor = await connection.execute(
-                "SELECT settings, state, state_model, version FROM verbo_channels "
-                "WHERE channel = %s", (channel,))
+                f"SELECT {COLUMNS} FROM verbo_channels WHERE channel = %s", (channel,))
             return self._row(await cursor.fetchone())
 
     # no signal of other processes' commits: each request reads its channel (one indexed SELECT)
@@ -132,8 +131,8 @@ class PostgresBackend:
                 "INSERT INTO verbo_channels (channel, updated) VALUES (%s, %s) "
                 "ON CONFLICT (channel) DO NOTHING", (channel, time.time()))
             cursor = await connection.execute(
-                "SELECT settings, state, state_model, version FROM verbo_channels "
-                "WHERE channel = %s FOR UPDATE", (channel,))
+                f"SELECT {COLUMNS} FROM verbo_channels WHERE channel = %s FOR UPDATE",
+                (channel,))
             row = self._row(await cursor.fetchone())
             columns = change(row if row.version else None)
             if columns is None:
@@ -144,7 +143,7 @@ class PostgresBackend:
                                     for k in columns)
             cursor = await connection.execute(
                 f"UPDATE verbo_channels SET {assignments} WHERE channel = %s "
-                "RETURNING settings, state, state_model, version", (*values, channel))
+                f"RETURNING {COLUMNS}", (*values, channel))
             return self._row(await cursor.fetchone())
 
     async def close(self) -> None:

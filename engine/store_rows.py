@@ -12,3 +12,15 @@ class Row:
     state: np.ndarray | None
     state_model: str | None
     version: int  # bumped by every write; 0: never written
+    # where the last generation started: its state (None: the model's start), its model (None:
+    # nothing recorded) and the text it read first; "again" samples from there once more
+    previous_state: np.ndarray | None = None
+    previous_model: str | None = None
+    previous_text: str = ""
+
+
+COLUMNS = "settings, state, state_model, version, previous_state, previous_model, previous_text"
+
+
+def state_array(blob) -> np.ndarray | None:
+    return np.frombuffer(bytes(blob), dtype=np.float32).copy() if blob is not None else None

@@ -13,17 +13,18 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-
 from engine.errors import StoreError
 from engine.settings import Settings
-from engine.store_rows import Row
+from engine.store_rows import COLUMNS, Row, state_array
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIGRATIONS = {
     1: ["CREATE TABLE IF NOT EXISTS channels (channel TEXT PRIMARY KEY, settings TEXT NOT NULL, "
         "state BLOB, state_model TEXT, updated REAL NOT NULL)"],
     2: ["ALTER TABLE channels ADD COLUMN version INTEGER NOT NULL DEFAULT 0"],
+    3: ["ALTER TABLE channels ADD COLUMN previous_state BLOB",
+        "ALTER TABLE channels ADD COLUMN previous_model TEXT",
+        "ALTER TABLE channels ADD COLUMN previous_text TEXT"],
 }
 
 
@@ -78,16 +79,15 @@ class SqliteBackend:
         """Nothing to wait for: the file was opened and migrated when the backend was made."""
 
     def _select(self, channel: str) -> Row | None:
-        found = self._db.execute(
-            "SELECT settings, state, state_model, version FROM channels WHERE channel = ?",
-            (channel,)).fetchone()
+        found = self._db.execute(f"SELECT {COLUMNS} FROM channels WHERE channel = ?",
+                                 (channel,)).fetchone()
         if found is None:
             return None
-        settings_json, blob, state_model, version = found
+        settings_json, blob, state_model, version, previous, previous_model, previous_text = found
         known = Settings.field_names()
         stored = {k: v for k, v in json.loads(settings_json).items() if k in known}
-        state = np.frombuffer(blob, dtype=np.float32).copy() if blob is not None else None
-        return Row(stored, state, state_model, version)
+        return Row(stored, state_array(blob), state_model, version, state_array(previous),
+                   previous_model, previous_text or "")
 
     def _read(self, channel: str) -> Row | None:
         with self._lock:

@@ -104,3 +104,58 @@ async def test_the_context_menu_scores_a_message_privately(world):
     text, heat = fake.bot_messages(channel)[count:count + 2]
     assert pending.answered and text.ephemeral and heat.ephemeral
     assert "bits/carácter" in text.content and heat.content.startswith("```ansi")
+
+
+def buttons(message):
+    return [c["custom_id"] for row in message.components for c in row["components"]]
+
+
+async def press(fake, message, custom_id, person=1):
+    pending = await fake.press(message, custom_id, person)
+    return pending, await fake.wait_for(lambda: pending.answered and answer_to(fake, pending),
+                                        30, custom_id)
+
+
+async def test_buttons_continue_sample_again_and_refuse_on_an_old_message(world):
+    fake, channel, _ = world
+    await slash(fake, channel, "longitud", {"caracteres": 60})
+    first = await slash(fake, channel, "continua", {"texto": "Y dijo Dios"})
+    continuar, otra = buttons(first)
+    assert continuar.startswith("verbo:continuar:") and otra.startswith("verbo:otra:")
+    _, again = await press(fake, first, otra)
+    assert again.content.startswith("Y dijo Dios") and not again.ephemeral
+    _, more = await press(fake, again, buttons(again)[0])  # "Continuar" on the newest
+    assert more.content and not more.content.startswith("Y dijo Dios")
+    _, refused = await press(fake, first, continuar)  # the channel has moved on since
+    assert refused.ephemeral and "ha seguido" in refused.content
+
+
+async def test_parar_stops_a_streaming_generation(weights_root, tmp_path):
+    fake = await FakeDiscord().start()
+    channel = fake.add_guild("g").channels[0]
+    bot = await start_bot(fake, weights_root, tmp_path / "db.sqlite3", step_seconds=0.01)
+    try:
+        await fake.wait_ready()
+        await fake.user_says(channel, "!longitud 2000")
+        await fake.user_says(channel, "!continua Dios")
+        streaming = (await fake.wait_for(lambda: fake.bot_messages(channel)[1:], 30))[0]
+        assert buttons(streaming) == ["verbo:parar"]
+        _, stopped = await press(fake, streaming, "verbo:parar")
+        assert stopped.ephemeral and "detenida" in stopped.content
+        await fake.wait_for(lambda: "▌" not in streaming.content, 30, "the final edit")
+        assert len(streaming.content) < 2000 and buttons(streaming)[0].startswith(
+            "verbo:continuar:")
+        assert await bot.terminate() == 0
+        # after a restart the buttons still work: nothing about them was kept in memory
+        bot = await start_bot(fake, weights_root, tmp_path / "db.sqlite3")
+        await fake.wait_for(lambda: len(fake.gateway.identifies) == 2, 60)
+        count = len(fake.bot_messages(channel))
+        await fake.user_says(channel, "!longitud 300")  # settings do not move the text on
+        await fake.wait_for(lambda: len(fake.bot_messages(channel)) > count, 30)
+        _, more = await press(fake, streaming, buttons(streaming)[0])
+        assert len(more.content) == 300 and not more.ephemeral
+        assert await bot.terminate() == 0
+        assert "Traceback" not in bot.stderr
+    finally:
+        await bot.kill()
+        await fake.stop()
