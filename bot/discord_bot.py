@@ -34,8 +34,14 @@ def use_endpoints(api_url: str, gateway_url: str) -> None:
 
 
 def default_intents() -> discord.Intents:
-    intents = discord.Intents.default()
-    intents.message_content = True  # prefix commands read message text (privileged intent)
+    """Only the events the bot uses: servers and their channels, messages in them and in DMs,
+    and their text (Message Content, privileged: prefix commands read it). Nothing about
+    members, presences, reactions or voice, so Discord sends far fewer events."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    intents.message_content = True
     return intents
 
 
