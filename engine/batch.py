@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.linalg import log_softmax
-from engine.sampling import sample
+from engine.sampling import sample, uniforms
+
+ONE = np.uint64(1)
 
 
 @dataclass
@@ -51,11 +53,13 @@ class Row:
 
     job: Job
     tag: object = None
-    rng: np.random.Generator | None = None  # only rows that sample need one
+    key: int = 0  # its random numbers' key (engine.sampling.key_of the request's seed)
+    draws: int = 0  # random numbers used so far (kept up to date by Batch.sync)
     started: float = 0.0
     position: int = 0  # input characters consumed (kept up to date by Batch.sync)
     target: int = -1  # characters to generate: the job's, or fewer once a stop was sampled
     generated: list = field(default_factory=list)
+    posted: int = 0  # how many of `generated` the scheduler has handed to the event loop
     logprobs: np.ndarray | None = None
 
     def __post_init__(self):
@@ -93,7 +97,8 @@ class Batch:
                                      [np.asarray(j.inputs, np.int64) for j in jobs])
         self.logprobs = np.zeros(len(self.inputs), np.float32)
         self.pending_inputs = int((self.lengths - self.positions).sum())
-        self.generators = [r.rng for r in rows]
+        self.keys = np.array([r.key for r in rows], np.uint64)
+        self.draws = np.array([r.draws for r in rows], np.uint64)
         self.everyone = np.arange(len(rows))
         self.any_greedy = bool((self.temperatures <= 0).any())
         self.any_truncation = bool((self.top_k > 0).any() or (self.top_p < 1.0).any())
@@ -114,6 +119,7 @@ class Batch:
         """Copy the arrays' progress back into the row objects."""
         for i, row in enumerate(self.rows):
             row.position = int(self.positions[i])
+            row.draws = int(self.draws[i])
             row.target = int(self.targets[i])
             if row.logprobs is not None:
                 row.logprobs = self.logprobs[self.offsets[i]:self.offsets[i] + self.lengths[i]].copy()
@@ -139,7 +145,9 @@ class Batch:
         """Every row consumes one character; returns (ids, indices of rows that sampled)."""
         if self.pending_inputs == 0 and not self.any_stop:  # the steady state: every row samples
             ids = sample(self.kernel.readout(self.states), self.temperatures, self.top_k,
-                         self.top_p, self.generators, self.any_greedy, self.any_truncation)
+                         self.top_p, uniforms(self.keys, self.draws), self.any_greedy,
+                         self.any_truncation)
+            self.draws += ONE
             self.states = self.kernel.transition(ids, self.states)
             self.counts += 1
             return ids, self.everyone
@@ -165,8 +173,9 @@ class Batch:
         if sampled.size:
             ids[sampled] = sample(logits[sampling[need]], self.temperatures[sampled],
                                   self.top_k[sampled], self.top_p[sampled],
-                                  [self.generators[i] for i in sampled], self.any_greedy,
-                                  self.any_truncation)
+                                  uniforms(self.keys[sampled], self.draws[sampled]),
+                                  self.any_greedy, self.any_truncation)
+            self.draws[sampled] += ONE
         before = self._stop(sampled, ids) if self.any_stop and sampled.size else None
         previous = self.states
         self.states = self.kernel.transition(ids, self.states)

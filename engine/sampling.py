@@ -1,12 +1,37 @@
 """Choosing the next character: temperature (0 = greedy), top-k, top-p, per-request seeds.
 
-Vectorised over the batch; the only per-row Python work is drawing one uniform number from each
-row's own generator, which is what makes a seeded request reproducible whatever else shares its
-batch. The settings' ranges are checked in `engine.settings`, before a request gets here.
+Vectorised over the batch, random numbers included: a row's n-th uniform number is a hash of its
+key (from the request's seed) and n (a counter-based generator, as Philox or JAX's PRNG keys are:
+SplitMix64's finaliser here, in NumPy's wrapping uint64 arithmetic). One array operation draws
+for every row, and a seeded request draws the same numbers whatever else shares its batch. The
+settings' ranges are checked in `engine.settings`, before a request gets here.
 """
 from __future__ import annotations
 
 import numpy as np
+
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+MIX_1, MIX_2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+S30, S27, S31, S11 = (np.uint64(n) for n in (30, 27, 31, 11))
+
+
+def mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a bijection of uint64 that scrambles every bit into every bit."""
+    x = x + GOLDEN
+    x = (x ^ (x >> S30)) * MIX_1
+    x = (x ^ (x >> S27)) * MIX_2
+    return x ^ (x >> S31)
+
+
+def key_of(seed: int) -> np.uint64:
+    """A row's key from a request's seed (any integer)."""
+    return mix(np.array([seed % 2**64], np.uint64))[0]
+
+
+def uniforms(keys: np.ndarray, counters: np.ndarray) -> np.ndarray:
+    """The `counters`-th uniform number in [0, 1) of each key, all at once."""
+    bits = mix(keys ^ mix(counters.astype(np.uint64)))
+    return (bits >> S11).astype(np.float64) * 2.0**-53
 
 
 def weights(logits: np.ndarray, temperatures: np.ndarray, any_greedy: bool) -> np.ndarray:
@@ -48,9 +73,9 @@ def truncate(probs: np.ndarray, top_k: np.ndarray, top_p: np.ndarray) -> np.ndar
 
 
 def sample(logits: np.ndarray, temperatures: np.ndarray, top_k: np.ndarray, top_p: np.ndarray,
-           generators: list[np.random.Generator], any_greedy: bool | None = None,
+           draws: np.ndarray, any_greedy: bool | None = None,
            any_truncation: bool | None = None) -> np.ndarray:
-    """One character id per row, by inverse transform of one uniform draw per row.
+    """One character id per row, by inverse transform of its uniform number in `draws`.
 
     `any_greedy` / `any_truncation` may be passed when the caller already knows them (the
     scheduler computes them once per batch change) to skip those checks on every step.
@@ -63,6 +88,5 @@ def sample(logits: np.ndarray, temperatures: np.ndarray, top_k: np.ndarray, top_
     if any_truncation:
         w = truncate(w / w.sum(axis=1, keepdims=True), top_k, top_p)
     cumulative = np.cumsum(w, axis=1)
-    uniforms = np.array([g.random() for g in generators])
-    ids = (cumulative < (uniforms * cumulative[:, -1])[:, None]).sum(axis=1)
+    ids = (cumulative < (draws * cumulative[:, -1])[:, None]).sum(axis=1)
     return np.minimum(ids, w.shape[1] - 1)

@@ -3,16 +3,17 @@ import math
 
 import numpy as np
 
-from engine.sampling import probabilities, sample, truncate
+from engine.sampling import key_of, probabilities, sample, truncate, uniforms
 
 LOGITS = np.log(np.array([[0.5, 0.3, 0.15, 0.05]]))
 
 
 def draw(n, temperature=1.0, top_k=0, top_p=1.0, seed=0):
-    rng = np.random.default_rng(seed)
+    """n draws of one key: its first n numbers."""
     logits = np.repeat(LOGITS, n, axis=0)
+    numbers = uniforms(np.full(n, key_of(seed)), np.arange(n))
     return sample(logits, np.full(n, temperature), np.full(n, top_k), np.full(n, top_p),
-                  [rng] * n)
+                  numbers)
 
 
 def test_temperature_zero_is_greedy():
@@ -36,11 +37,19 @@ def test_low_temperature_sharpens():
 
 
 def test_same_seed_same_draws_independent_of_batch():
-    alone = sample(LOGITS, np.ones(1), np.zeros(1, int), np.ones(1),
-                   [np.random.default_rng(7)])
-    batch = sample(np.repeat(LOGITS, 3, 0), np.ones(3), np.zeros(3, int), np.ones(3),
-                   [np.random.default_rng(1), np.random.default_rng(7), np.random.default_rng(2)])
-    assert batch[1] == alone[0]
+    alone = uniforms(np.array([key_of(7)]), np.array([5]))
+    batch = uniforms(np.array([key_of(1), key_of(7), key_of(2)]), np.array([5, 5, 5]))
+    assert batch[1] == alone[0] and len(set(batch.tolist())) == 3
+
+
+def test_uniform_numbers_are_uniform_and_uncorrelated_across_keys():
+    numbers = uniforms(np.full(100_000, key_of(3)), np.arange(100_000))
+    assert 0.0 <= numbers.min() and numbers.max() < 1.0
+    counts = np.bincount((numbers * 10).astype(int), minlength=10) / len(numbers)
+    np.testing.assert_allclose(counts, 0.1, atol=0.005)
+    neighbours = uniforms(np.array([key_of(s) for s in range(1000)]), np.zeros(1000, int))
+    assert abs(np.corrcoef(neighbours[:-1], neighbours[1:])[0, 1]) < 0.1
+    assert abs(numbers[:-1] @ numbers[1:] / (len(numbers) - 1) - 0.25) < 0.005
 
 
 def test_truncate_keeps_rows_normalised():
