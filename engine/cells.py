@@ -71,6 +71,15 @@ class RecurrentCell(Cell):
                       + self.input_bias(arrays["rnn.2"])).astype(np.float32)
         self.recurrent = arrays["rnn.1"]
 
+    def recurrent_product(self, h: np.ndarray) -> np.ndarray:
+        """h @ the recurrent weights (a kernel may put a reduced-precision product here)."""
+        return matmul(h, self.recurrent)
+
+    def use_bfloat16(self) -> None:
+        from engine.precision import Bfloat16Product
+
+        self.recurrent_product = Bfloat16Product(self.recurrent)
+
     def input_bias(self, bias: np.ndarray) -> np.ndarray:
         return bias
 
@@ -93,7 +102,7 @@ class Gru(RecurrentCell):
         # in-place arithmetic: at batch 1 a step is a few dozen microseconds of overhead on top of
         # one matrix product, so every temporary array counts
         U, x, h = self.units, self.table[ids], states
-        hg = matmul(h, self.recurrent)
+        hg = self.recurrent_product(h)
         hg += self.recurrent_b
         zr = x[:, :2 * U] + hg[:, :2 * U]
         zr = sigmoid(zr, out=zr)
@@ -133,7 +142,7 @@ class Lstm(RecurrentCell):
     def transition(self, ids, states):
         U = self.units
         h, c = states[:, :U], states[:, U:]
-        g = self.table[ids] + matmul(h, self.recurrent)
+        g = self.table[ids] + self.recurrent_product(h)
         i, f = sigmoid(g[:, :U]), sigmoid(g[:, U:2 * U])
         c = f * c + i * np.tanh(g[:, 2 * U:3 * U])
         h = sigmoid(g[:, 3 * U:]) * np.tanh(c)
@@ -156,7 +165,7 @@ class Srnn(RecurrentCell):
     name, keras_layer, gates = "srnn", "SimpleRNN", 1
 
     def transition(self, ids, states):
-        return np.tanh(self.table[ids] + matmul(states, self.recurrent))
+        return np.tanh(self.table[ids] + self.recurrent_product(states))
 
     def tf_functions(self, tf):
         table, recurrent = tf.constant(self.table), tf.constant(self.recurrent)

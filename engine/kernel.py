@@ -19,11 +19,15 @@ from engine.weights import ModelFolder
 class NumpyKernel:
     """Batched step and readout for one model folder."""
 
-    def __init__(self, model: ModelFolder):
+    def __init__(self, model: ModelFolder, bfloat16: bool = False):
         self.model = model
         self.spec = model.spec
         self.vocab = model.vocab
         self.cell = CELLS[model.spec.cell](model.spec, model.arrays)
+        self.precision = "fp32"
+        if bfloat16 and hasattr(self.cell, "use_bfloat16"):  # (the 3-gram has no recurrence)
+            self.cell.use_bfloat16()
+            self.precision = "bf16"
         self.state_size = self.cell.state_size
         self.dense_w, self.dense_b = model.arrays["dense.0"], model.arrays["dense.1"]
         self.zero = self.zero_states(1)[0]

@@ -11,13 +11,20 @@ from engine.mixture import MixtureKernel, MixtureSpec
 from engine.settings import MODEL_NAME
 from engine.weights import ModelFolder, load_model_folder, read_metrics
 
-BACKENDS = ("auto", "numpy", "tensorflow")
+BACKENDS = ("auto", "numpy", "tensorflow", "bf16")
 
 
 def make_kernel(folder: ModelFolder, backend: str = "numpy") -> NumpyKernel:
-    """The NumPy kernel, or the TensorFlow one where asked for (or 'auto' and a GPU is present)."""
+    """The NumPy kernel, or the TensorFlow one where asked for (or 'auto' and a GPU is present),
+    or the NumPy kernel with a bfloat16 recurrent product ('bf16', `engine.precision`)."""
     if backend not in BACKENDS:
-        raise ValueError(f"backend desconocido {backend!r}: auto, numpy o tensorflow")
+        raise ValueError(f"backend desconocido {backend!r}: auto, numpy, tensorflow o bf16")
+    if backend == "bf16":
+        from engine.precision import unavailable_reason
+
+        if (why := unavailable_reason()) is not None:
+            raise ValueError(f"no se puede usar bf16: {why}")
+        return NumpyKernel(folder, bfloat16=True)
     if backend == "tensorflow" or (backend == "auto" and _gpu_present()):
         from engine.tf_kernel import TensorflowKernel
 

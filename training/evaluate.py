@@ -60,8 +60,8 @@ def describe(kernel) -> str:
     return f"{spec.cell} {spec.units} ({parameter_count(kernel.model.arrays) / 1e6:.2f} M)"
 
 
-def score_model(folder: Path, chapters_text: list[str]) -> Row:
-    kernel = load_kernel(folder)
+def score_model(folder: Path, chapters_text: list[str], backend: str = "numpy") -> Row:
+    kernel = load_kernel(folder, backend)
     encoded, notes = [], []
     for text in chapters_text:
         ids, report = kernel.vocab.encode(text)
@@ -103,7 +103,8 @@ class Evaluation:
 
 
 def evaluate(models: list[Path] | None = None, text_path: Path | None = None,
-             max_chars: int | None = None, baselines: bool = True) -> Evaluation:
+             max_chars: int | None = None, baselines: bool = True,
+             backend: str = "numpy") -> Evaluation:
     """Every model (default: all in weights/) and the baselines, on the validation chapters or
     on a file. Raises CorpusError, EvaluationError or WeightsError with a clear message."""
     full = load_corpus()
@@ -121,7 +122,7 @@ def evaluate(models: list[Path] | None = None, text_path: Path | None = None,
         title = (f"Validación: {len(texts)} capítulos, {sum(map(len, texts)):,} caracteres "
                  "(cada capítulo leído desde el estado inicial)")
     folders = models or list_model_folders(REPO_WEIGHTS)
-    rows = [score_model(Path(folder), texts) for folder in folders]
+    rows = [score_model(Path(folder), texts, backend) for folder in folders]
     if baselines:
         rows += baseline_rows(split.train_text, texts, Vocab.from_text(full))
     return Evaluation(title, rows)

@@ -106,6 +106,9 @@ def add_evaluate(sub) -> None:
                          help="sin LZMA ni Kneser-Ney (por defecto: con ellas)")
     options.add_argument("--max-chars", type=int, default=None, metavar="N",
                          help="solo los primeros capítulos del corpus (por defecto: todo)")
+    options.add_argument("--backend", default="numpy", choices=("numpy", "tensorflow", "bf16"),
+                         help="cómo se calcula: numpy (float32, por defecto), tensorflow o bf16 "
+                              "(el producto recurrente en bfloat16)")
 
 
 def add_mix(sub) -> None:

@@ -52,8 +52,9 @@ def run_evaluate(args) -> int:
     from training.evaluate import EvaluationError, evaluate
 
     try:
-        result = evaluate(args.models or None, args.text, args.max_chars, not args.no_baselines)
-    except (CorpusError, EvaluationError, WeightsError) as error:
+        result = evaluate(args.models or None, args.text, args.max_chars, not args.no_baselines,
+                          args.backend)
+    except (CorpusError, EvaluationError, WeightsError, ValueError) as error:
         return fail(str(error))
     print(result.table())
     return 0

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from bot.discord_options import DiscordOptions
+from engine.loading import BACKENDS
+from engine.precision import unavailable_reason as bfloat16_unavailable
 from engine.settings import Limits, Settings
 from engine.weights import REPO_WEIGHTS, user_models_root
 
@@ -43,7 +45,7 @@ AYUDA = {
     "VERBO_MODEL": "modelo de los canales nuevos y de las puntuaciones",
     "VERBO_WEIGHTS": "carpeta de los modelos (por defecto: weights/ del repositorio)",
     "VERBO_MODELS": "carpeta de tus modelos (por defecto: el directorio de datos del usuario)",
-    "VERBO_BACKEND": "numpy, tensorflow o auto",
+    "VERBO_BACKEND": "numpy, tensorflow, auto o bf16",
     "VERBO_DB": "archivo SQLite de los canales, o una URL postgresql:// para varios procesos",
     "VERBO_MAX_BATCH": "peticiones que avanzan juntas",
     "VERBO_MAX_WAITING": "peticiones en espera antes de rechazar por «ocupado»",
@@ -135,7 +137,9 @@ class Config:
                        "served beside those in VERBO_WEIGHTS\n(default: the user data "
                        "directory).", "Engine", Path)
     backend: str = env("VERBO_BACKEND", "numpy", "Inference backend: numpy (CPU, default), "
-                       "tensorflow, or auto (tensorflow when a GPU is present).", "Engine")
+                       "tensorflow, auto (tensorflow when a GPU is present),\nor bf16 (NumPy with "
+                       "a bfloat16 recurrent product through TensorFlow; CPUs with AMX or\n"
+                       "AVX-512 BF16 only; needs the train extra).", "Engine")
     db_path: str = env("VERBO_DB", None, "Where channel settings and states live: a SQLite file "
                        "(default: in the user state directory)\nor a PostgreSQL URL "
                        "(postgresql://user:password@host:5432/db) for several processes.",
@@ -154,6 +158,10 @@ class Config:
 
     def __post_init__(self):
         # computed defaults: where this user's files go
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"VERBO_BACKEND debe ser {', '.join(BACKENDS)}, no «{self.backend}»")
+        if self.backend == "bf16" and (why := bfloat16_unavailable()) is not None:
+            raise ConfigError(f"VERBO_BACKEND=bf16 no puede usarse aquí: {why}")
         if self.weights is None:
             object.__setattr__(self, "weights", REPO_WEIGHTS)
         if self.models is None:
