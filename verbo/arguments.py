@@ -166,6 +166,17 @@ def add_bench(sub) -> None:
                             help="opciones del benchmark")
 
 
+def add_export(sub) -> None:
+    _, positional, options = parser_for(
+        sub.add_parser, "export", help="exporta un modelo como SavedModel de TensorFlow",
+        description="Escribe un modelo como SavedModel (firmas start, step, generate, score y "
+                    "vocabulary), para TensorFlow Serving o cualquier runtime de TensorFlow.")
+    options.add_argument("--savedmodel", required=True, metavar="CARPETA",
+                         help="carpeta nueva donde escribirlo")
+    options.add_argument("--model", default="gru", metavar="MODELO",
+                         help="nombre (de weights/ o de tus modelos) o carpeta (por defecto: gru)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser, _, options = parser_for(
         argparse.ArgumentParser, prog="verbo", epilog=epilog(),
@@ -179,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train(sub)
     add_evaluate(sub)
     add_mix(sub)
+    add_export(sub)
     parser_for(sub.add_parser, "models", help="los modelos que hay: incluidos y tuyos",
                description="Una tabla de cada modelo: dónde está, tipo y tamaño, corpus, bits por "
                            "carácter en su validación, cuándo y cuánto se entrenó.")

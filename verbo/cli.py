@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from verbo.arguments import build_parser
 
@@ -57,6 +58,25 @@ def run_evaluate(args) -> int:
     except (CorpusError, EvaluationError, WeightsError, ValueError) as error:
         return fail(str(error))
     print(result.table())
+    return 0
+
+
+def run_export(args) -> int:
+    if missing_training_packages():
+        return fail(f"`verbo export` usa TensorFlow; instala el extra: {TRAIN_EXTRA}")
+    from engine import WeightsError
+    from engine.catalog import servable
+    from engine.weights import REPO_WEIGHTS, user_models_root
+    from training.export import ExportError, export_savedmodel
+
+    folder = servable(REPO_WEIGHTS, user_models_root()).get(args.model, Path(args.model))
+    if not (Path(folder) / "spec.json").is_file():
+        return fail(f"no hay modelo «{args.model}»; mira `verbo models`")
+    try:
+        names = export_savedmodel(Path(folder), Path(args.savedmodel))
+    except (ExportError, WeightsError) as error:
+        return fail(str(error))
+    print(f"{args.savedmodel}: SavedModel de {Path(folder).name} (firmas: {', '.join(names)})")
     return 0
 
 
@@ -272,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show a character gets "?"
         stream.reconfigure(errors="replace")
     offline = {"train": run_train, "evaluate": run_evaluate, "mix": run_mix, "bench": run_bench,
+               "export": run_export,
                "models": run_models}
     if args.command in offline:
         return offline[args.command](args)
