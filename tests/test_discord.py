@@ -80,6 +80,8 @@ async def test_settings_commands_reply(bot):
 async def test_continua_streams_by_editing_one_message(bot, engine):
     await dpytest.message("!longitud 80")
     sent()
+    # the text reaches the loop in several pieces, however fast the machine
+    (await engine.load("gru")).scheduler.step_hook = Pace(every=10)
     await dpytest.message("!continua Dios dijo:")
     (message,) = sent()
     edits = bot.test_events["edits"]
