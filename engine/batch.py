@@ -187,6 +187,23 @@ class Batch:
         self.counts += sampling
         return ids, sampled
 
+    def steps_ahead(self) -> int:
+        """How many characters every row can take in one multi-step call now: 0 unless the
+        kernel has one and the batch is in the steady state (every row sampling, no stops, no
+        top-k/top-p), else up to the kernel's steps per call and no row's remaining count."""
+        per_call = getattr(self.kernel, "steps_per_call", 1)
+        if per_call < 2 or self.pending_inputs or self.any_stop or self.any_truncation:
+            return 0
+        return int(min(per_call, (self.targets - self.counts).min()))
+
+    def step_many(self, k: int) -> np.ndarray:
+        """k characters for every row in one kernel call (see `steps_ahead`): ids [B, k]."""
+        draws = uniforms(self.keys[:, None], self.draws[:, None] + np.arange(k, dtype=np.uint64))
+        ids, self.states = self.kernel.steps(self.states, self.temperatures, draws)
+        self.counts += k
+        self.draws += np.uint64(k)
+        return ids
+
     def _stop(self, sampled: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """End the rows whose sampled character is a stop; returns those that end before it."""
         chosen = ids[sampled]

@@ -22,3 +22,30 @@ def test_tensorflow_kernel_matches_numpy(tiny_models, cell):
         np.testing.assert_allclose(la, lb, atol=1e-4)
     if cell != "trigrama":
         assert tf_kernel._tf_transition.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+async def test_several_steps_per_device_call_sample_what_single_steps_do(weights_root, tmp_path,
+                                                                        cell):
+    """The device loop (k characters per call, as on a GPU) against the NumPy kernel one step at
+    a time: the same seeded texts, greedy and sampled, through the whole engine."""
+    from engine import Engine
+
+    texts = {}
+    for backend in ("numpy", "tensorflow"):
+        async with Engine(tmp_path / f"{backend}.sqlite3", weights_root=weights_root,
+                          backend=backend) as engine:
+            kernel = (await engine.load(cell)).kernel
+            calls = []
+            if backend == "tensorflow":
+                kernel.steps_per_call = 4  # what a GPU gets (8), here on the CPU
+                device_steps = kernel.steps
+                kernel.steps = lambda *a, calls=calls, device_steps=device_steps: (
+                    calls.append(a[2].shape[1]) or device_steps(*a))
+            for name, temperature in (("greedy", 0.0), ("warm", 0.9), ("hot", 1.5)):
+                await engine.update(name, model=cell, seed=5, length=37, temperature=temperature)
+            texts[backend] = [await engine.generate(name, "Dios") for name in
+                              ("greedy", "warm", "hot")]
+            if backend == "tensorflow":  # 37 characters: 9 calls of 4, one step for the last
+                assert calls == [4] * 27
+    assert texts["tensorflow"] == texts["numpy"]
