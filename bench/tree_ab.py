@@ -50,6 +50,14 @@ def run_child(tree: Path, backend: str, channels: int, length: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def onestep_or_nan(onestep, channels: int, length: int) -> float:
+    """The peer's chars/s; NaN where TensorFlow is missing (a JAX-only GPU host)."""
+    try:
+        return onestep.chars_per_second(channels, steps=length)
+    except ImportError:
+        return float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base", default=None, help="a git revision to compare against")
@@ -74,7 +82,7 @@ def main() -> None:
                     for label, tree, backend in variants:
                         results[label, channels].append(
                             run_child(tree, backend, channels, args.length))
-            peers = {c: onestep.chars_per_second(c, steps=args.length) for c in args.channels}
+            peers = {c: onestep_or_nan(onestep, c, args.length) for c in args.channels}
         finally:
             if args.base:
                 subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT,

@@ -7,8 +7,9 @@ A state row fully determines the next-character distribution:
 A cell is built from a model spec and its named arrays (Keras layout: "embedding.0", "rnn.1" …).
 The embedding is folded into the input projection (a vocabulary x gates table), so a step is one
 table lookup and one matrix product. The NumPy kernel calls `transition` and `features`; the
-TensorFlow kernel asks `tf_functions(tf)` for the same arithmetic in TensorFlow ops (the module is
-passed in, so serving never imports TensorFlow unless that backend is chosen); the weight loader
+device kernel asks `device_functions(ops)` for the same arithmetic in Keras 3 operations (the
+module is passed in, so serving never imports Keras unless that backend is chosen; TensorFlow
+and JAX both run them); the weight loader
 asks `shapes`; training asks `keras_layer`. Adding a cell is adding a class here and to `CELLS`.
 """
 from __future__ import annotations
@@ -40,11 +41,11 @@ class Cell:
         raise NotImplementedError
 
     def features(self, states):
-        """What the output layer reads from each state row (NumPy arrays or TensorFlow tensors)."""
+        """What the output layer reads from each state row (NumPy arrays or device tensors)."""
         return states[:, : self.spec.units]
 
-    def tf_functions(self, tf):
-        """(transition, features) in TensorFlow ops, or None where NumPy is already as fast."""
+    def device_functions(self, ops):
+        """(transition, features) in Keras operations, or None where NumPy is already as fast."""
         return None
 
 
@@ -116,17 +117,17 @@ class Gru(RecurrentCell):
         candidate += delta
         return candidate
 
-    def tf_functions(self, tf):
+    def device_functions(self, ops):
         U = self.units
-        table, recurrent = tf.constant(self.table), tf.constant(self.recurrent)
-        recurrent_b = tf.constant(self.recurrent_b)
+        table, recurrent = ops.convert_to_tensor(self.table), ops.convert_to_tensor(self.recurrent)
+        recurrent_b = ops.convert_to_tensor(self.recurrent_b)
 
         def transition(ids, states):
-            x = tf.gather(table, ids)
-            hg = tf.matmul(states, recurrent) + recurrent_b
-            z = tf.sigmoid(x[:, :U] + hg[:, :U])
-            r = tf.sigmoid(x[:, U:2 * U] + hg[:, U:2 * U])
-            candidate = tf.tanh(x[:, 2 * U:] + r * hg[:, 2 * U:])
+            x = ops.take(table, ids, axis=0)
+            hg = ops.matmul(states, recurrent) + recurrent_b
+            z = ops.sigmoid(x[:, :U] + hg[:, :U])
+            r = ops.sigmoid(x[:, U:2 * U] + hg[:, U:2 * U])
+            candidate = ops.tanh(x[:, 2 * U:] + r * hg[:, 2 * U:])
             return z * states + (1.0 - z) * candidate
 
         return transition, self.features
@@ -148,15 +149,15 @@ class Lstm(RecurrentCell):
         h = sigmoid(g[:, 3 * U:]) * np.tanh(c)
         return np.concatenate([h, c], axis=1)
 
-    def tf_functions(self, tf):
+    def device_functions(self, ops):
         U = self.units
-        table, recurrent = tf.constant(self.table), tf.constant(self.recurrent)
+        table, recurrent = ops.convert_to_tensor(self.table), ops.convert_to_tensor(self.recurrent)
 
         def transition(ids, states):
             h, c = states[:, :U], states[:, U:]
-            g = tf.gather(table, ids) + tf.matmul(h, recurrent)
-            c = tf.sigmoid(g[:, U:2 * U]) * c + tf.sigmoid(g[:, :U]) * tf.tanh(g[:, 2 * U:3 * U])
-            return tf.concat([tf.sigmoid(g[:, 3 * U:]) * tf.tanh(c), c], axis=1)
+            g = ops.take(table, ids, axis=0) + ops.matmul(h, recurrent)
+            c = ops.sigmoid(g[:, U:2 * U]) * c + ops.sigmoid(g[:, :U]) * ops.tanh(g[:, 2 * U:3 * U])
+            return ops.concatenate([ops.sigmoid(g[:, 3 * U:]) * ops.tanh(c), c], axis=1)
 
         return transition, self.features
 
@@ -167,11 +168,11 @@ class Srnn(RecurrentCell):
     def transition(self, ids, states):
         return np.tanh(self.table[ids] + self.recurrent_product(states))
 
-    def tf_functions(self, tf):
-        table, recurrent = tf.constant(self.table), tf.constant(self.recurrent)
+    def device_functions(self, ops):
+        table, recurrent = ops.convert_to_tensor(self.table), ops.convert_to_tensor(self.recurrent)
 
         def transition(ids, states):
-            return tf.tanh(tf.gather(table, ids) + tf.matmul(states, recurrent))
+            return ops.tanh(ops.take(table, ids, axis=0) + ops.matmul(states, recurrent))
 
         return transition, self.features
 

@@ -76,7 +76,7 @@ class ChannelStatus:
 @dataclass
 class LoadedModel:
     name: str
-    kernel: object  # a NumpyKernel, TensorflowKernel or MixtureKernel
+    kernel: object  # a NumpyKernel, DeviceKernel or MixtureKernel
     scheduler: Scheduler
 
 

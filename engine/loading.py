@@ -15,7 +15,8 @@ BACKENDS = ("auto", "numpy", "tensorflow", "bf16")
 
 
 def make_kernel(folder: ModelFolder, backend: str = "numpy") -> NumpyKernel:
-    """The NumPy kernel, or the TensorFlow one where asked for (or 'auto' and a GPU is present),
+    """The NumPy kernel, or the device kernel (Keras operations on TensorFlow, or on JAX with
+    KERAS_BACKEND=jax) where asked for ('tensorflow', or 'auto' and a GPU is present),
     or the NumPy kernel with a bfloat16 recurrent product ('bf16', `engine.precision`)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend desconocido {backend!r}: auto, numpy, tensorflow o bf16")
@@ -26,18 +27,20 @@ def make_kernel(folder: ModelFolder, backend: str = "numpy") -> NumpyKernel:
             raise ValueError(f"no se puede usar bf16: {why}")
         return NumpyKernel(folder, bfloat16=True)
     if backend == "tensorflow" or (backend == "auto" and _gpu_present()):
-        from engine.tf_kernel import TensorflowKernel
+        from engine.device_kernel import DeviceKernel
 
-        return TensorflowKernel(folder)
+        return DeviceKernel(folder)
     return NumpyKernel(folder)
 
 
 def _gpu_present() -> bool:
-    if importlib.util.find_spec("tensorflow") is None:
+    """Whether Keras's framework (TensorFlow, or JAX with KERAS_BACKEND=jax) sees a GPU."""
+    if importlib.util.find_spec("keras") is None:
         return False
-    import tensorflow as tf
+    from engine.device_kernel import FRAMEWORKS, framework, gpu_present
 
-    return bool(tf.config.list_physical_devices("GPU"))
+    name = framework()
+    return name in FRAMEWORKS and gpu_present(name)
 
 
 def load_kernel(path: Path, backend: str = "numpy"):

@@ -13,8 +13,8 @@ Signatures (every state is an explicit input and output, as in the engine):
   those before it) and `states`.
 - `vocabulary()` → `characters` [V]: id → character.
 
-The arithmetic is the cells' own TensorFlow ops (`engine.cells`, as the TensorFlow backend
-uses), float32. The 3-gram MLP has no recurrent state and is refused.
+The arithmetic is the cells' own Keras operations (`engine.cells`, as the device kernel uses),
+run by TensorFlow, float32. The 3-gram MLP has no recurrent state and is refused.
 """
 from __future__ import annotations
 
@@ -26,9 +26,12 @@ class ExportError(Exception):
 
 
 def build_module(kernel):
+    import keras
     import tensorflow as tf
 
-    functions = kernel.cell.tf_functions(tf)
+    if keras.backend.backend() != "tensorflow":
+        raise ExportError("un SavedModel se escribe con TensorFlow: quita KERAS_BACKEND")
+    functions = kernel.cell.device_functions(keras.ops)
     if functions is None:
         raise ExportError(f"{kernel.spec.cell} no tiene estado recurrente: no se exporta")
     transition, features = functions

@@ -1,27 +1,28 @@
-"""The TensorFlow backend agrees with the NumPy kernel and traces once for every batch size."""
+"""The device kernel (Keras operations, here on TensorFlow) agrees with the NumPy kernel, traces
+once for every batch size, and samples what single steps do when it runs several per call."""
 import numpy as np
 import pytest
 
+from engine.device_kernel import DeviceKernel
 from engine.kernel import NumpyKernel
-from engine.tf_kernel import TensorflowKernel
 from engine.weights import load_model_folder
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm", "srnn", "trigrama"])
 def test_tensorflow_kernel_matches_numpy(tiny_models, cell):
     folder = load_model_folder(tiny_models[cell])
-    tf_kernel, np_kernel = TensorflowKernel(folder), NumpyKernel(folder)
+    device_kernel, np_kernel = DeviceKernel(folder), NumpyKernel(folder)
     rng = np.random.default_rng(0)
     for batch in (1, 3, 7):
         ids = rng.integers(0, folder.spec.vocab_size, size=batch)
-        a, b = tf_kernel.start_states(batch), np_kernel.start_states(batch)
+        a, b = device_kernel.start_states(batch), np_kernel.start_states(batch)
         for _ in range(20):
-            la, a = tf_kernel.step(ids, a)
+            la, a = device_kernel.step(ids, a)
             lb, b = np_kernel.step(ids, b)
             ids = la.argmax(1)
         np.testing.assert_allclose(la, lb, atol=1e-4)
-    if cell != "trigrama":
-        assert tf_kernel._tf_transition.experimental_get_tracing_count() == 1
+    if cell != "trigrama" and device_kernel.framework == "tensorflow":
+        assert device_kernel._transition.experimental_get_tracing_count() == 1
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
@@ -49,3 +50,22 @@ async def test_several_steps_per_device_call_sample_what_single_steps_do(weights
             if backend == "tensorflow":  # 37 characters: 9 calls of 4, one step for the last
                 assert calls == [4] * 27
     assert texts["tensorflow"] == texts["numpy"]
+
+
+def test_the_same_kernel_runs_on_jax(weights_root, tmp_path):
+    """KERAS_BACKEND=jax: this file's tests again, in a process of their own (Keras picks its
+    framework once per process), where JAX is installed."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("jax") is None:
+        pytest.skip("JAX is not installed")
+    if os.environ.get("KERAS_BACKEND") == "jax":
+        pytest.skip("already running on JAX")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           __file__, "-k", "not runs_on_jax"],
+                          env=dict(os.environ, KERAS_BACKEND="jax"), capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:]

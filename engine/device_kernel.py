@@ -1,0 +1,133 @@
+"""The device kernel: the cells' arithmetic in Keras 3 operations (`keras.ops`), compiled by the
+Keras backend in use — TensorFlow (the default: `tf.function`) or JAX (`KERAS_BACKEND=jax`:
+`jax.jit`) — so that a GPU host with either framework runs it (`VERBO_BACKEND=tensorflow`, or
+`auto` when the framework sees a GPU).
+
+Same interface and arithmetic as `NumpyKernel`. Under TensorFlow each function has a fixed input
+signature (one trace for every batch size); inputs are cast before every call because a call
+that fails the signature check can leave the function's lock held. The scheduler makes all calls
+from its single worker thread. A cell without device operations (the trigrama: table lookups
+only) keeps the NumPy path.
+
+On a GPU the kernel also runs `steps_per_call` characters per call (`steps`): a loop on the
+device (`keras.ops.fori_loop`) that reads out, samples and steps the whole batch K times, states
+in and out, so the host waits for the device once per K characters instead of once per
+character. The random numbers come from the host (`engine.sampling.uniforms`, the same
+counter-based numbers the NumPy path draws), so a seeded request samples the same text on either
+path; the sampling itself (softmax at a temperature, greedy at 0, inverse transform) runs on the
+device, in float64 under TensorFlow as NumPy's does (JAX has float64 only in its x64 mode: there
+float32, where a draw within ~1e-7 of a boundary may pick the neighbour).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.kernel import NumpyKernel
+from engine.weights import ModelFolder
+
+# characters per device call on a GPU: a 300-character request is 38 calls; at the GPU's speed
+# a call is a few milliseconds, so a stream still gets far more than 10 pieces a second
+GPU_STEPS_PER_CALL = 8
+FRAMEWORKS = ("tensorflow", "jax")
+
+
+def framework() -> str:
+    import keras
+
+    return keras.backend.backend()
+
+
+def gpu_present(name: str) -> bool:
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    import jax
+
+    return any(d.platform == "gpu" for d in jax.devices())
+
+
+def compiled(name: str, function, signature: list[tuple[list, str]]):
+    """`function` compiled by the framework: one trace per signature under TensorFlow."""
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, input_signature=[tf.TensorSpec(shape, dtype)
+                                                      for shape, dtype in signature])
+    import jax
+
+    return jax.jit(function)
+
+
+class DeviceKernel(NumpyKernel):
+    def __init__(self, model: ModelFolder, steps_per_call: int | None = None):
+        self._transition = self._readout = self._steps = None  # NumPy until they exist
+        super().__init__(model)
+        import keras
+
+        ops = keras.ops
+        self.framework = framework()
+        if self.framework not in FRAMEWORKS:
+            raise ValueError(f"KERAS_BACKEND={self.framework}: el núcleo de dispositivo usa "
+                             "tensorflow o jax")
+        self.device = "GPU" if gpu_present(self.framework) else "CPU"
+        self.steps_per_call = steps_per_call or (GPU_STEPS_PER_CALL if self.device == "GPU"
+                                                 else 1)
+        functions = self.cell.device_functions(ops)
+        if functions is None:
+            self.steps_per_call = 1
+            return
+        transition, features = functions
+        dense_w, dense_b = ops.convert_to_tensor(self.dense_w), ops.convert_to_tensor(self.dense_b)
+        self.real = "float64" if self.framework == "tensorflow" else "float32"
+
+        def readout(states):
+            return ops.matmul(features(states), dense_w) + dense_b
+
+        def steps(states, temperatures, draws):
+            greedy = temperatures <= 0.0
+            scale = ops.where(greedy, ops.ones_like(temperatures), temperatures)[:, None]
+            count = ops.shape(draws)[1]
+            columns = ops.expand_dims(ops.arange(count, dtype="int32"), 0)
+
+            def body(k, carry):
+                states, ids = carry
+                logits = ops.cast(readout(states), self.real)
+                scaled = logits / scale
+                weights = ops.exp(scaled - ops.max(scaled, axis=1, keepdims=True))
+                cumulative = ops.cumsum(weights, axis=1)
+                threshold = ops.take(draws, k, axis=1) * cumulative[:, -1]
+                drawn = ops.sum(ops.cast(cumulative < threshold[:, None], "int32"), axis=1)
+                drawn = ops.minimum(drawn, ops.shape(logits)[1] - 1)
+                drawn = ops.where(greedy, ops.cast(ops.argmax(logits, axis=1), "int32"), drawn)
+                ids = ops.where(columns == k, drawn[:, None], ids)
+                return transition(drawn, states), ids
+
+            ids = ops.zeros_like(draws, dtype="int32")
+            return ops.fori_loop(0, count, body, (states, ids))
+
+        size = self.state_size
+        states_spec = ([None, size], "float32")
+        self._transition = compiled(self.framework, transition, [([None], "int32"), states_spec])
+        self._readout = compiled(self.framework, readout, [states_spec])
+        self._steps = compiled(self.framework, steps, [states_spec, ([None], self.real),
+                                                       ([None, None], self.real)])
+
+    def transition(self, ids, states):
+        if self._transition is None:
+            return super().transition(ids, states)
+        return np.asarray(self._transition(np.asarray(ids, np.int32),
+                                           np.asarray(states, np.float32)))
+
+    def readout(self, states):
+        if self._readout is None:
+            return super().readout(states)
+        return np.asarray(self._readout(np.asarray(states, np.float32)))
+
+    def steps(self, states: np.ndarray, temperatures: np.ndarray,
+              draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """draws.shape[1] characters per row in one device call: (ids [B, K], states)."""
+        states, ids = self._steps(np.asarray(states, np.float32),
+                                  np.asarray(temperatures, self.real),
+                                  np.asarray(draws, self.real))
+        return np.asarray(ids).astype(np.int64), np.asarray(states)
