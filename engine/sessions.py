@@ -94,7 +94,8 @@ class SessionStore:
         await self.backend.open()
 
     def join(self, channel: str, group: str | None) -> None:
-        """Put `channel` in `group` (None: in none); it is read again with the group's defaults."""
+        """Put `channel` in `group` (None: in none); it is read again with the group's defaults.
+        Remembered while the channel is cached: a front-end says it with every request."""
         if self.groups.get(channel) != group:
             if group is None:
                 self.groups.pop(channel, None)
@@ -151,6 +152,7 @@ class SessionStore:
                 return
             del self._cache[idle]
             self._stale.discard(idle)
+            self.groups.pop(idle, None)  # memory stays bounded: the front says it again
 
     def cached_session(self, channel: str) -> Session | None:
         """The channel's session if it is in memory (a busy one always is), without loading."""

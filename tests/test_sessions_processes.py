@@ -196,3 +196,12 @@ async def test_a_group_default_set_in_one_engine_reaches_a_channel_cached_in_ano
         assert (await second.settings("c")).temperature == 0.8
         assert await second.forget_group("server") == {}
         assert (await first.settings("c")).length == 300
+
+
+async def test_group_memberships_leave_memory_with_their_sessions(tmp_path):
+    store = SessionStore(tmp_path / "s.sqlite3", max_cached=3)
+    for i in range(10):
+        store.join(f"c{i}", "server")
+        await store.get(f"c{i}")
+    assert len(store.groups) <= 3 and store.cached <= 3
+    await store.close()
