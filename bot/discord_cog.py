@@ -74,6 +74,11 @@ class VerboCog(commands.Cog, name="verbo"):
         """Continue the channel's text (after reading `texto`), streaming into one message."""
         await self.run(ctx, "continua", texto)
 
+    @layer_command("otra")
+    async def otra(self, ctx: commands.Context) -> None:
+        """Sample the last continuation again, in its place."""
+        await self.run(ctx, "otra", "")
+
     @layer_command("temperatura")
     async def temperatura(self, ctx: commands.Context, *, valor: str = "") -> None:
         """Show or set the sampling temperature."""

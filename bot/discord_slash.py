@@ -65,6 +65,11 @@ class SlashCommands(commands.Cog, name="barra"):
     async def continua(self, interaction: Interaction, texto: Text | None = None) -> None:
         await self.answer(interaction, "continua", texto or "")
 
+    @app_commands.command(name="otra", description="vuelve a generar la última continuación, "
+                          "en su lugar")
+    async def otra(self, interaction: Interaction) -> None:
+        await self.answer(interaction, "otra")
+
     @app_commands.command(name="probabilidad", description="lo probable que es un texto, con "
                           "un mapa de calor de la sorpresa")
     @app_commands.describe(texto="el texto que se puntúa")

@@ -282,3 +282,22 @@ async def test_a_shutdown_gives_the_streaming_message_a_last_edit(bot, engine):
     assert "reiniciando" in last and "▌" not in last
     session = await engine.store.get(f"discord:{channel(0).id}")
     assert not session.busy and session.state is not None
+
+
+async def test_every_layer_command_is_a_prefix_and_a_slash_command(bot):
+    from bot.commands import COMMANDS
+
+    layer = {c.name for c in COMMANDS}
+    assert layer <= set(bot.all_commands)
+    assert layer <= {c.name for c in bot.tree.get_commands()}
+
+
+async def test_otra_samples_the_last_continuation_again(bot, engine):
+    await dpytest.message("!longitud 30")
+    await dpytest.message("!semilla 3")
+    await dpytest.message("!continua Dios")
+    sent()
+    first, edits = bot.test_events["edits"][-1], len(bot.test_events["edits"])
+    await dpytest.message("!otra")
+    assert len(bot.test_events["edits"]) > edits  # a new message was written …
+    assert bot.test_events["edits"][-1] == first  # … the same seed from the same start
