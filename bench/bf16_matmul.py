@@ -12,24 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 
+from bench.matmul import per_call_ms
 from engine.kernel import NumpyKernel
 from engine.weights import REPO_WEIGHTS, load_model_folder
 
 BATCHES = (1, 8, 16, 32, 64, 128, 256, 512)
-
-
-def per_call_ms(product, x, repeats: int) -> float:
-    for _ in range(3):
-        product(x)
-    started = time.perf_counter()
-    for _ in range(repeats):
-        product(x)
-    return (time.perf_counter() - started) / repeats * 1e3
 
 
 def main() -> None:
@@ -57,9 +48,9 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for rows in BATCHES:
         x = rng.standard_normal((rows, w.shape[0])).astype(np.float32)
-        numpy_ms = per_call_ms(lambda v: v @ w, x, args.repeats)
-        tf32_ms = per_call_ms(lambda v: tf32(v).numpy(), x, args.repeats)
-        bf16_ms = per_call_ms(lambda v: tf16(v).numpy(), x, args.repeats)
+        numpy_ms = per_call_ms(lambda v, m: v @ m, x, w, args.repeats)
+        tf32_ms = per_call_ms(lambda v, _: tf32(v).numpy(), x, w, args.repeats)
+        bf16_ms = per_call_ms(lambda v, _: tf16(v).numpy(), x, w, args.repeats)
         print(f"| {rows} | {numpy_ms:.3f} | {tf32_ms:.3f} | {bf16_ms:.3f} | "
               f"{numpy_ms / bf16_ms:.2f}× |")
 

@@ -211,12 +211,14 @@ class Engine:
         if "model" in clean:
             await self.load(clean["model"])
         await self.store.update_settings(await self.store.get(group), **clean)
+        self.store.group_changed(group)
         return await self.group_settings(group)
 
     async def forget_group(self, group: str, *names: str) -> dict:
         """Drop group defaults (all of them when no name is given)."""
         session = await self.store.get(group)
         await self.store.update_settings(session, forget=names or tuple(session.own))
+        self.store.group_changed(group)
         return await self.group_settings(group)
 
     async def reset(self, channel: str) -> None:

@@ -186,9 +186,11 @@ class SessionStore:
 
         async with session.lock:
             self._apply(session, await self.backend.transaction(session.channel, change))
-        # the channels of a group this process has cached take the group's new values
-        self._stale.update(c for c, g in self.groups.items() if g == session.channel)
         return session.settings
+
+    def group_changed(self, group: str) -> None:
+        """The group's settings were written: its cached channels read them again."""
+        self._stale.update(c for c, g in self.groups.items() if g == group)
 
     async def update_state(self, session: Session, state: np.ndarray | None,
                            model: str | None, previous: Previous | None = KEEP) -> None:

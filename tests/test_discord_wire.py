@@ -7,8 +7,9 @@ import pytest
 
 from tests.fake_discord import FakeDiscord
 from tests.helpers.discord_process import start_bot
+from tests.helpers.discord_soak import CURSOR
+from tests.helpers.discord_soak import final_reply as finished
 
-CURSOR = "▌"
 RESTART_NOTE = "cortado: el bot se está reiniciando"
 
 
@@ -37,14 +38,6 @@ async def launch(fake, weights_root, tmp_path):
     yield start
     for bot in started:
         await bot.kill()
-
-
-def finished(fake, channel, count):
-    """The channel's `count`-th bot message once its text is final (no cursor), else None."""
-    messages = fake.bot_messages(channel, include_deleted=True)
-    if len(messages) >= count and CURSOR not in messages[count - 1].content:
-        return messages[count - 1]
-    return None
 
 
 async def ask(fake, channel, text, timeout=30.0):

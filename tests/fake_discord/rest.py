@@ -166,8 +166,7 @@ class Rest:
         if not self.fake.channels[stored.channel_id].bot_may_send:
             return error(403, MISSING_PERMISSIONS)
         fields, files = await read_body(request)
-        stored.revise(fields)
-        stored.files += files
+        stored.revise(fields, files)
         return reply(stored.payload)
 
     async def delete_message(self, request):
@@ -241,8 +240,7 @@ class Rest:
         fields, files = await read_body(request)
         if pending.loading:  # as on Discord: the first follow-up replaces "thinking…"
             pending.loading = False
-            pending.original.revise(fields)
-            pending.original.files += files
+            pending.original.revise(fields, files)
             return reply(pending.original.payload)
         stored = self.fake.store_message(pending.channel, fields, files, interaction_id=pending.id)
         return reply(stored.payload)
@@ -256,8 +254,7 @@ class Rest:
         if stored is None:
             return error(404, UNKNOWN_MESSAGE)
         fields, files = await read_body(request)
-        stored.revise(fields)
-        stored.files += files
+        stored.revise(fields, files)
         return reply(stored.payload)
 
     async def delete_hooked(self, request):

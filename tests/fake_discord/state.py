@@ -73,7 +73,9 @@ class StoredMessage:
     def components(self) -> list:
         return self.payload.get("components", [])
 
-    def revise(self, fields: dict) -> None:
+    def revise(self, fields: dict, files: list[str] = ()) -> None:
+        """An edit: the fields it sends replace these, its files are added."""
+        self.files += files
         for name in ("content", "components", "embeds", "flags"):
             if name in fields and fields[name] is not None:
                 self.payload[name] = fields[name]
