@@ -128,7 +128,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", default=str(REPO_WEIGHTS / "gru"))
     parser.add_argument("--quick", action="store_true", help="shorter runs of the slow seed method")
-    parser.add_argument("--backend", default="numpy", choices=("numpy", "tensorflow"))
+    parser.add_argument("--backend", default="numpy",
+                        choices=("numpy", "int8", "bf16", "tensorflow"))
     args = parser.parse_args(argv)
     weights = Path(args.weights)
     folder = load_model_folder(weights)

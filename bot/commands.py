@@ -259,9 +259,11 @@ class Commands:
             f"semilla {seed}{mark['seed']} · parada {STOP_WORDS[s.stop]}{mark['stop']}"
             f"\nestado: {'continuando' if status.continuing else 'inicial'}"
             + (" · generando ahora" if status.busy else "")
-            + f"\nmodelos disponibles: {', '.join(status.models)}",
+            + f"\nmodelos disponibles: {', '.join(status.models)}"
+            + (f"\ncálculo: {status.computed_by}" if status.computed_by else ""),
             data={"settings": asdict(s), "continuing": status.continuing, "busy": status.busy,
-                  "models": status.models, "sources": status.sources})
+                  "models": status.models, "sources": status.sources,
+                  "computed_by": status.computed_by})
 
     # -- a server's defaults ----------------------------------------------------------------------
     async def servidor(self, ctx: Context, args: str) -> Reply:

@@ -9,7 +9,7 @@ The embedding is folded into the input projection (a vocabulary x gates table), 
 table lookup and one matrix product. The NumPy kernel calls `transition` and `features`; the
 device kernel asks `device_functions(ops)` for the same arithmetic in Keras 3 operations (the
 module is passed in, so serving never imports Keras unless that backend is chosen; TensorFlow
-and JAX both run them); the weight loader
+and JAX both run them), the int8 kernel `onnx_transition` for it as an ONNX graph; the weight loader
 asks `shapes`; training asks `keras_layer`. Adding a cell is adding a class here and to `CELLS`.
 """
 from __future__ import annotations
@@ -48,6 +48,12 @@ class Cell:
         """(transition, features) in Keras operations, or None where NumPy is already as fast."""
         return None
 
+    def onnx_transition(self, graph, ids: str, states: str, product) -> str:
+        """`transition` as nodes of an ONNX graph (`engine.onnx_graph.GraphBuilder`): ids and
+        states are input names, `product(h)` adds the recurrent product's nodes (int8 in
+        `engine.quantized`); returns the name of the next states. None: no graph for this cell."""
+        return None
+
 
 class RecurrentCell(Cell):
     """Embedding -> one recurrent layer, as in the seed: input table, recurrent weights, bias."""
@@ -76,10 +82,10 @@ class RecurrentCell(Cell):
         """h @ the recurrent weights (a kernel may put a reduced-precision product here)."""
         return matmul(h, self.recurrent)
 
-    def use_bfloat16(self) -> None:
-        from engine.precision import Bfloat16Product
-
-        self.recurrent_product = Bfloat16Product(self.recurrent)
+    def use_product(self, make_product) -> None:
+        """Put `make_product(recurrent weights)` (engine.precision, engine.quantized) in place of
+        the float32 product."""
+        self.recurrent_product = make_product(self.recurrent)
 
     def input_bias(self, bias: np.ndarray) -> np.ndarray:
         return bias
@@ -132,6 +138,15 @@ class Gru(RecurrentCell):
 
         return transition, self.features
 
+    def onnx_transition(self, graph, ids, states, product):
+        U, g = self.units, graph
+        x_zr, x_h = g.split(g.op("Gather", g.constant(self.table, "table"), ids, axis=0), [2 * U, U])
+        hg_zr, hg_h = g.split(g.op("Add", product(states), g.constant(self.recurrent_b, "bias")),
+                              [2 * U, U])
+        z, r = g.split(g.op("Sigmoid", g.op("Add", x_zr, hg_zr)), [U, U])
+        candidate = g.op("Tanh", g.op("Add", x_h, g.op("Mul", r, hg_h)))
+        return g.op("Add", candidate, g.op("Mul", z, g.op("Sub", states, candidate)))
+
 
 class Lstm(RecurrentCell):
     name, keras_layer, gates = "lstm", "LSTM", 4
@@ -161,6 +176,15 @@ class Lstm(RecurrentCell):
 
         return transition, self.features
 
+    def onnx_transition(self, graph, ids, states, product):
+        U, g = self.units, graph
+        h, c = g.split(states, [U, U])
+        gates = g.op("Add", g.op("Gather", g.constant(self.table, "table"), ids, axis=0), product(h))
+        i, f, cell_in, o = g.split(gates, [U] * 4)
+        c = g.op("Add", g.op("Mul", g.op("Sigmoid", f), c),
+                 g.op("Mul", g.op("Sigmoid", i), g.op("Tanh", cell_in)))
+        return g.op("Concat", g.op("Mul", g.op("Sigmoid", o), g.op("Tanh", c)), c, axis=1)
+
 
 class Srnn(RecurrentCell):
     name, keras_layer, gates = "srnn", "SimpleRNN", 1
@@ -175,6 +199,11 @@ class Srnn(RecurrentCell):
             return ops.tanh(ops.take(table, ids, axis=0) + ops.matmul(states, recurrent))
 
         return transition, self.features
+
+    def onnx_transition(self, graph, ids, states, product):
+        g = graph
+        return g.op("Tanh", g.op("Add", g.op("Gather", g.constant(self.table, "table"), ids, axis=0),
+                                 product(states)))
 
 
 class Trigrama(Cell):

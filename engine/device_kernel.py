@@ -73,6 +73,7 @@ class DeviceKernel(NumpyKernel):
         self.device = "GPU" if gpu_present(self.framework) else "CPU"
         self.steps_per_call = steps_per_call or (GPU_STEPS_PER_CALL if self.device == "GPU"
                                                  else 1)
+        self.computed_by = f"float32 ({self.framework} en {self.device})"
         functions = self.cell.device_functions(ops)
         if functions is None:
             self.steps_per_call = 1

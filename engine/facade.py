@@ -7,6 +7,7 @@ Spanish message; a refused request changes no state.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 import zlib
@@ -33,6 +34,7 @@ from engine.vocab import EncodeReport
 from engine.weights import REPO_WEIGHTS
 
 LN2 = math.log(2)
+log = logging.getLogger("verbo.engine")
 # the stop setting: characters a generation may end right after, and characters it ends before
 STOPS = {"sentence": (".!?", ""), "line": ("\n", ""), "verse": ("", "0123456789")}
 MIN_LENGTH_BEFORE_STOP = 30  # characters generated before a stop may end the generation
@@ -69,6 +71,7 @@ class ChannelStatus:
     continuing: bool  # False: the next generation starts from the model's start state
     busy: bool  # a generation is running
     models: list[str]
+    computed_by: str  # the arithmetic that runs the channel's model ("" until it is loaded)
     # where each setting comes from: "channel" (set there), "group" (its group's), "default"
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -149,6 +152,7 @@ class Engine:
             scheduler = Scheduler(kernel, self.limits.max_batch, self.limits.max_waiting)
             scheduler.start()
             self._models[name] = LoadedModel(name, kernel, scheduler)
+            log.info("modelo %s cargado: cálculo %s", name, kernel.computed_by)
         return self._models[name]
 
     def model(self, name: str) -> LoadedModel:
@@ -244,8 +248,9 @@ class Engine:
         sources = {name: "channel" if name in session.own else
                    "group" if name in session.group_stored else "default"
                    for name in sorted(Settings.field_names())}
+        loaded = self._models.get(session.settings.model)
         return ChannelStatus(session.settings, continuing, session.busy, self.available_models(),
-                             sources)
+                             loaded.kernel.computed_by if loaded else "", sources)
 
     # -- text ---------------------------------------------------------------------------------
     def encode(self, model: LoadedModel, text: str, allow_empty: bool = False):

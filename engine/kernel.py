@@ -1,4 +1,6 @@
-"""Fast batched inference from trained weights, in NumPy (float32), without Keras.
+"""Fast batched inference from trained weights, in NumPy (float32), without Keras; the recurrent
+product may run in bfloat16 (`engine.precision`), or the whole transition with an int8 product in
+ONNX Runtime (`engine.quantized`).
 
 `step(ids, states)` consumes one character per row and returns (logits, new states); the cell
 (`engine.cells`) holds the arithmetic of its own kind, the kernel adds the output layer.
@@ -11,23 +13,39 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.cells import CELLS
+from engine.cells import CELLS, RecurrentCell
 from engine.linalg import matmul
 from engine.weights import ModelFolder
+
+PRECISIONS = ("fp32", "bf16", "int8")
+# how each precision is computed, as `!estado` says it
+COMPUTED_BY = {"fp32": "float32 (NumPy)", "bf16": "bfloat16 (TensorFlow/oneDNN y NumPy)",
+               "int8": "int8 (ONNX Runtime)"}
 
 
 class NumpyKernel:
     """Batched step and readout for one model folder."""
 
-    def __init__(self, model: ModelFolder, bfloat16: bool = False):
+    def __init__(self, model: ModelFolder, precision: str = "fp32"):
         self.model = model
         self.spec = model.spec
         self.vocab = model.vocab
         self.cell = CELLS[model.spec.cell](model.spec, model.arrays)
         self.precision = "fp32"
-        if bfloat16 and hasattr(self.cell, "use_bfloat16"):  # (the 3-gram has no recurrence)
-            self.cell.use_bfloat16()
-            self.precision = "bf16"
+        self.cell_transition = self.cell.transition
+        if precision not in PRECISIONS:
+            raise ValueError(f"precisión desconocida {precision!r}: {', '.join(PRECISIONS)}")
+        if precision != "fp32" and isinstance(self.cell, RecurrentCell):  # (not the 3-gram)
+            self.precision = precision
+            if precision == "bf16":
+                from engine.precision import Bfloat16Product
+
+                self.cell.use_product(Bfloat16Product)
+            else:
+                from engine.quantized import Int8Transition
+
+                self.cell_transition = Int8Transition(self.cell)
+        self.computed_by = COMPUTED_BY[self.precision]  # for `!estado` and the log
         self.state_size = self.cell.state_size
         self.dense_w, self.dense_b = model.arrays["dense.0"], model.arrays["dense.1"]
         self.zero = self.zero_states(1)[0]
@@ -49,7 +67,7 @@ class NumpyKernel:
 
     def transition(self, ids: np.ndarray, states: np.ndarray) -> np.ndarray:
         """States after consuming ids[b] in row b."""
-        return self.cell.transition(np.asarray(ids, dtype=np.int64), states)
+        return self.cell_transition(np.asarray(ids, dtype=np.int64), states)
 
     def readout(self, states: np.ndarray) -> np.ndarray:
         """Next-character logits (B, V) for each state row."""

@@ -77,6 +77,10 @@ class MixtureKernel:
         return len(self.vocab)
 
     @property
+    def computed_by(self) -> str:
+        return " + ".join(dict.fromkeys(m.computed_by for m in self.members))
+
+    @property
     def weights(self) -> dict[str, float]:
         return dict(self.spec.members)
 

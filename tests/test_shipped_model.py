@@ -14,9 +14,14 @@ from training.evaluate import score_model
 TARGETS = {"gru": 1.45, "lstm": 1.50, "srnn": 1.85}
 
 
-@pytest.fixture(scope="module", params=sorted(TARGETS))
+@pytest.fixture(scope="module", params=[(name, precision) for name in sorted(TARGETS)
+                                        for precision in ("fp32", "int8")],
+                ids=lambda param: "-".join(param))
 def kernel(request):
-    return NumpyKernel(load_model_folder(REPO_WEIGHTS / request.param))
+    """Each shipped model in float32 and on the int8 path (the default): the notebook's checks
+    hold for both."""
+    name, precision = request.param
+    return NumpyKernel(load_model_folder(REPO_WEIGHTS / name), precision=precision)
 
 
 def log_likelihood(kernel, texts):

@@ -106,9 +106,10 @@ def add_evaluate(sub) -> None:
                          help="sin LZMA ni Kneser-Ney (por defecto: con ellas)")
     options.add_argument("--max-chars", type=int, default=None, metavar="N",
                          help="solo los primeros capítulos del corpus (por defecto: todo)")
-    options.add_argument("--backend", default="numpy", choices=("numpy", "tensorflow", "bf16"),
-                         help="cómo se calcula: numpy (float32, por defecto), tensorflow o bf16 "
-                              "(el producto recurrente en bfloat16)")
+    options.add_argument("--backend", default="numpy",
+                         choices=("numpy", "int8", "bf16", "tensorflow"),
+                         help="cómo se calcula: numpy (float32, por defecto), int8 o bf16 (el "
+                              "producto recurrente en int8 o bfloat16) o tensorflow")
 
 
 def add_mix(sub) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.discord_options import DiscordOptions
 from engine.loading import BACKENDS
-from engine.precision import unavailable_reason as bfloat16_unavailable
+from engine.loading import unavailable_reason as backend_unavailable
 from engine.settings import Limits, Settings
 from engine.weights import REPO_WEIGHTS, user_models_root
 
@@ -136,10 +136,12 @@ class Config:
     models: Path = env("VERBO_MODELS", None, "Folder of the models trained on your own text, "
                        "served beside those in VERBO_WEIGHTS\n(default: the user data "
                        "directory).", "Engine", Path)
-    backend: str = env("VERBO_BACKEND", "numpy", "Inference backend: numpy (CPU, default), "
-                       "tensorflow, auto (tensorflow when a GPU is present),\nor bf16 (NumPy with "
-                       "a bfloat16 recurrent product through TensorFlow; CPUs with AMX or\n"
-                       "AVX-512 BF16 only; needs the train extra).", "Engine")
+    backend: str = env("VERBO_BACKEND", "auto", "Inference backend: auto (default: the GPU kernel "
+                       "when a GPU is present, else int8), int8 (int8 recurrent\nproduct through "
+                       "ONNX Runtime, within 0.001 bits/char of float32), numpy (float32), "
+                       "bf16\n(bfloat16 recurrent product through TensorFlow; CPUs with AMX or "
+                       "AVX-512 BF16 and the\ntrain extra only) or tensorflow (the device kernel "
+                       "on TensorFlow or JAX).", "Engine")
     db_path: str = env("VERBO_DB", None, "Where channel settings and states live: a SQLite file "
                        "(default: in the user state directory)\nor a PostgreSQL URL "
                        "(postgresql://user:password@host:5432/db) for several processes.",
@@ -160,8 +162,8 @@ class Config:
         # computed defaults: where this user's files go
         if self.backend not in BACKENDS:
             raise ConfigError(f"VERBO_BACKEND debe ser {', '.join(BACKENDS)}, no «{self.backend}»")
-        if self.backend == "bf16" and (why := bfloat16_unavailable()) is not None:
-            raise ConfigError(f"VERBO_BACKEND=bf16 no puede usarse aquí: {why}")
+        if (why := backend_unavailable(self.backend)) is not None:
+            raise ConfigError(f"VERBO_BACKEND={self.backend} no puede usarse aquí: {why}")
         if self.weights is None:
             object.__setattr__(self, "weights", REPO_WEIGHTS)
         if self.models is None:

@@ -1,0 +1,104 @@
+"""int8 for the recurrent matrix product, the one that dominates a step (`VERBO_BACKEND=int8`).
+
+The weights are quantized once, per output column (symmetric int8, scale = the column's largest
+|w| / 127); each input row is quantized on its own (symmetric, scale = the row's largest |x| /
+127), so a row's numbers never depend on the other rows of its batch. The product of the
+integers is exact (int32 sums), so a seeded generation is reproducible whatever shares its batch
+and whichever way the batch was cut, more strictly than with float32 BLAS.
+
+ONNX Runtime runs the integer product (`MatMulInteger`, uint8 × int8, its MLAS kernels: AMX,
+AVX-512 VNNI or AVX2 on whatever CPU it finds), as one small graph with the quantizing and the
+rescaling, so a step is one call. Why not TensorFlow: it has no int8 matrix product on the CPU
+that Python can reach, and its bfloat16 product (`engine.precision`) was 1.3-1.8× NumPy where
+this is 3-7× (`python -m bench.int8_matmul`). The uint8 side is the int8 row shifted by 128 with
+a constant zero point, the form MLAS multiplies fastest (int8 × int8 was 20× slower here).
+"""
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+
+from engine.onnx_graph import GraphBuilder
+
+THREADS = 0  # ONNX Runtime's default: one thread per core
+SHIFT = 128
+FLOAT, INT64, UINT8 = 1, 7, 2  # onnx.TensorProto's element types (onnx is imported only when used)
+
+
+def quantize_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(int8 weights, float32 scale per column) with w ≈ q * scale."""
+    scale = np.abs(w).max(axis=0) / 127
+    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+    return np.clip(np.rint(w / scale), -127, 127).astype(np.int8), scale
+
+
+def unavailable_reason() -> str | None:
+    """Why the int8 backend cannot run here (Spanish), or None if it can."""
+    if importlib.util.find_spec("onnxruntime") is None:
+        return "el producto int8 usa ONNX Runtime: instala el extra fast (pip install -e '.[fast]')"
+    return None
+
+
+def add_int8_product(graph, x: str, weights: np.ndarray, scales: np.ndarray) -> str:
+    """Nodes for x (B, K) float32 @ w (K, N), w given as int8 weights and column scales: each row
+    of x quantized on its own, an exact integer product, the result scaled back to float32."""
+    g = graph
+    # the row's scale: its largest |x| / 127 (any positive number where the row is all zeros)
+    row_max = g.op("Max", g.op("ReduceMax", g.op("Abs", x), keepdims=1, axes=[1]),
+                   g.constant(np.float32(1e-30), "tiny"))
+    row_scale = g.op("Div", row_max, g.constant(np.float32(127), "q_max"))
+    # q = round(x / scale) in [-127, 127], shifted to uint8 around the zero point SHIFT
+    rounded = g.op("Round", g.op("Div", x, row_scale))
+    shifted = g.op("Cast", g.op("Add", rounded, g.constant(np.float32(SHIFT), "shift")), to=UINT8)
+    product = g.op("MatMulInteger", shifted, g.constant(weights, "weights"),
+                   g.constant(np.uint8(SHIFT), "zero_point"))
+    outer_scale = g.op("Mul", row_scale, g.constant(scales[None, :], "column_scales"))
+    return g.op("Mul", g.op("Cast", product, to=FLOAT), outer_scale)
+
+
+def session(model, threads: int):
+    """An ONNX Runtime session on the CPU whose idle threads sleep rather than spin: spinning
+    threads took a core from the worker's NumPy work that follows (the readout, the sampling) and
+    made a 64-row step 2-3x slower, for a gain of a few microseconds at one row."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(model.SerializeToString(), options,
+                                        providers=["CPUExecutionProvider"])
+
+
+class Int8Product:
+    """x @ w with int8 weights and row-quantized int8 inputs, int32 sums (alone: for the tests
+    and `bench.int8_matmul`; the kernel runs it inside `Int8Transition`)."""
+
+    def __init__(self, w: np.ndarray):
+        self.weights, self.scales = quantize_columns(np.asarray(w, np.float32))
+        g = GraphBuilder()
+        y = add_int8_product(g, "x", self.weights, self.scales)
+        self.session = session(g.model([("x", FLOAT, [None, len(w)])], [("y", y)]), THREADS)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"x": np.ascontiguousarray(x, np.float32)})[0]
+
+
+class Int8Transition:
+    """A recurrent cell's whole step (its `onnx_transition`, with the int8 product) in one call,
+    on every core from one row up (two threads beat one at every batch size from 1 to 64 here,
+    `python -m bench.int8_matmul`)."""
+
+    def __init__(self, cell):
+        self.weights, self.scales = quantize_columns(np.asarray(cell.recurrent, np.float32))
+        g = GraphBuilder()
+        states = cell.onnx_transition(
+            g, "ids", "states", lambda h: add_int8_product(g, h, self.weights, self.scales))
+        model = g.model([("ids", INT64, [None]), ("states", FLOAT, [None, cell.state_size])],
+                        [("next_states", states)])
+        self.session = session(model, THREADS)
+
+    def __call__(self, ids: np.ndarray, states: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"ids": np.asarray(ids, np.int64),
+                                       "states": np.ascontiguousarray(states, np.float32)})[0]
