@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=200)
     args = parser.parse_args()
     kernel = NumpyKernel(load_model_folder(Path(args.weights)))
-    w = kernel.recurrent
+    w = kernel.cell.recurrent
     rng = np.random.default_rng(0)
     print(f"pesos recurrentes {w.shape[0]}×{w.shape[1]} ({args.weights}); ms por producto\n")
     print("| filas | x @ w (ms) | fila a fila (ms) | fila a fila / x @ w | el motor usa |")
