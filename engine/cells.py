@@ -50,9 +50,10 @@ class Cell:
 
     def onnx_transition(self, graph, ids: str, states: str, product) -> str:
         """`transition` as nodes of an ONNX graph (`engine.onnx_graph.GraphBuilder`): ids and
-        states are input names, `product(h)` adds the recurrent product's nodes (int8 in
-        `engine.quantized`); returns the name of the next states. None: no graph for this cell."""
-        return None
+        states are input names, `product(h, start, stop)` adds the nodes of h @ the recurrent
+        weights' columns start:stop (int8 in `engine.quantized`); returns the name of the next
+        states. Gate by gate, so that nothing is cut apart afterwards (a Split copies)."""
+        raise NotImplementedError
 
 
 class RecurrentCell(Cell):
@@ -89,6 +90,12 @@ class RecurrentCell(Cell):
 
     def input_bias(self, bias: np.ndarray) -> np.ndarray:
         return bias
+
+    def onnx_inputs(self, graph, ids: str, gate: int, add: np.ndarray | float = 0.0) -> str:
+        """Graph nodes: the input table's rows for ids, gate `gate`'s columns only (+ `add`)."""
+        U = self.units
+        table = np.ascontiguousarray(self.table[:, gate * U:(gate + 1) * U] + add, np.float32)
+        return graph.op("Gather", graph.constant(table, "table"), ids, axis=0)
 
 
 class Gru(RecurrentCell):
@@ -140,11 +147,14 @@ class Gru(RecurrentCell):
 
     def onnx_transition(self, graph, ids, states, product):
         U, g = self.units, graph
-        x_zr, x_h = g.split(g.op("Gather", g.constant(self.table, "table"), ids, axis=0), [2 * U, U])
-        hg_zr, hg_h = g.split(g.op("Add", product(states), g.constant(self.recurrent_b, "bias")),
-                              [2 * U, U])
-        z, r = g.split(g.op("Sigmoid", g.op("Add", x_zr, hg_zr)), [U, U])
-        candidate = g.op("Tanh", g.op("Add", x_h, g.op("Mul", r, hg_h)))
+        def gate(k):  # the update (0) and reset (1) gates; their recurrent biases join the table
+            inputs = self.onnx_inputs(g, ids, k, add=self.recurrent_b[k * U:(k + 1) * U])
+            return g.op("Sigmoid", g.op("Add", inputs, product(states, k * U, (k + 1) * U)))
+
+        z, r = gate(0), gate(1)
+        recurrent = g.op("Add", product(states, 2 * U, 3 * U),
+                         g.constant(self.recurrent_b[2 * U:], "bias"))
+        candidate = g.op("Tanh", g.op("Add", self.onnx_inputs(g, ids, 2), g.op("Mul", r, recurrent)))
         return g.op("Add", candidate, g.op("Mul", z, g.op("Sub", states, candidate)))
 
 
@@ -179,8 +189,8 @@ class Lstm(RecurrentCell):
     def onnx_transition(self, graph, ids, states, product):
         U, g = self.units, graph
         h, c = g.split(states, [U, U])
-        gates = g.op("Add", g.op("Gather", g.constant(self.table, "table"), ids, axis=0), product(h))
-        i, f, cell_in, o = g.split(gates, [U] * 4)
+        i, f, cell_in, o = (g.op("Add", self.onnx_inputs(g, ids, k), product(h, k * U, (k + 1) * U))
+                            for k in range(4))
         c = g.op("Add", g.op("Mul", g.op("Sigmoid", f), c),
                  g.op("Mul", g.op("Sigmoid", i), g.op("Tanh", cell_in)))
         return g.op("Concat", g.op("Mul", g.op("Sigmoid", o), g.op("Tanh", c)), c, axis=1)
@@ -201,9 +211,7 @@ class Srnn(RecurrentCell):
         return transition, self.features
 
     def onnx_transition(self, graph, ids, states, product):
-        g = graph
-        return g.op("Tanh", g.op("Add", g.op("Gather", g.constant(self.table, "table"), ids, axis=0),
-                                 product(states)))
+        return graph.op("Tanh", graph.op("Add", self.onnx_inputs(graph, ids, 0), product(states)))
 
 
 class Trigrama(Cell):
