@@ -1,6 +1,6 @@
 """Engine speed and memory against the seed's own method, on the same weights, in one run.
 
-    verbo bench [--weights weights/gru] [--quick]
+    verbo bench [--weights weights/gru] [--quick] [--backend auto|numpy|int8|bf16|tensorflow]
 
 Prints one table: generation speed for one channel, aggregate speed and p50/p99 latency of
 300-character requests with 1, 2, 4, 8, 64 and 256 channels at once, scoring time for 36 and 1,000
@@ -25,6 +25,7 @@ import numpy as np
 
 from bench import models_bench, onestep, seed_method
 from engine import Engine, Limits
+from engine.loading import BACKENDS, make_kernel
 from engine.weights import REPO_WEIGHTS, list_model_folders, load_model_folder
 
 CHANNELS = (1, 2, 4, 8, 64, 256)  # 2-4: a small server; below 8 the kernel multiplies row by row
@@ -128,13 +129,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", default=str(REPO_WEIGHTS / "gru"))
     parser.add_argument("--quick", action="store_true", help="shorter runs of the slow seed method")
-    parser.add_argument("--backend", default="numpy",
-                        choices=("numpy", "int8", "bf16", "tensorflow"))
+    parser.add_argument("--backend", default="auto", choices=BACKENDS,
+                        help="as VERBO_BACKEND (default auto: what serving uses here)")
     args = parser.parse_args(argv)
     weights = Path(args.weights)
     folder = load_model_folder(weights)
+    computed_by = make_kernel(folder, args.backend).computed_by
     print(f"modelo: {weights} ({folder.spec.cell}, {folder.spec.units} unidades); "
-          f"backend {args.backend}; {os.cpu_count()} CPU", flush=True)
+          f"backend {args.backend}: {computed_by}; {os.cpu_count()} CPU", flush=True)
     startup = startup_seconds(weights)
     eng = asyncio.run(engine_rows(weights, args.quick, args.backend))
     seed = seed_rows(weights, args.quick)
@@ -170,7 +172,7 @@ def main(argv=None) -> int:
     models = [m for m in models_bench.DEFAULT_MODELS if m in present]
     if len(models) > 1:
         print("\nCoste de servir cada modelo (mismo proceso, una ejecución):\n")
-        print(models_bench.table(asyncio.run(models_bench.measure(models, 64)), 64))
+        print(models_bench.table(asyncio.run(models_bench.measure(models, 64, args.backend)), 64))
     return 0
 
 

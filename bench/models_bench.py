@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from engine import Engine, Limits
+from engine.loading import BACKENDS
 from engine.weights import REPO_WEIGHTS, list_model_folders
 
 DEFAULT_MODELS = ("gru", "lstm", "mezcla")
@@ -46,9 +47,9 @@ async def cost(engine: Engine, model: str, channels: int) -> dict:
     return {"single": single, "many": many, "score": scoring, "bits": bits}
 
 
-async def measure(models: list[str], channels: int) -> dict:
+async def measure(models: list[str], channels: int, backend: str = "auto") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        async with Engine(Path(tmp) / "m.sqlite3", weights_root=REPO_WEIGHTS,
+        async with Engine(Path(tmp) / "m.sqlite3", weights_root=REPO_WEIGHTS, backend=backend,
                           limits=Limits(max_batch=256, max_waiting=2048)) as engine:
             return {model: await cost(engine, model, channels) for model in models}
 
@@ -71,8 +72,9 @@ def main(argv=None) -> int:
     parser.add_argument("--models", nargs="+",
                         default=[m for m in DEFAULT_MODELS if m in present])
     parser.add_argument("--channels", type=int, default=64)
+    parser.add_argument("--backend", default="auto", choices=BACKENDS)
     args = parser.parse_args(argv)
-    print(table(asyncio.run(measure(args.models, args.channels)), args.channels))
+    print(table(asyncio.run(measure(args.models, args.channels, args.backend)), args.channels))
     return 0
 
 
