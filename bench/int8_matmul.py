@@ -1,11 +1,11 @@
 """The int8 path (`engine.quantized`, ONNX Runtime) against NumPy's float32, by batch size: the
-recurrent product alone, and a whole transition (input table, product, gates).
+recurrent product alone, and a whole step (input table, product, gates, readout).
 
     python -m bench.int8_matmul [--weights weights/gru]
 
 Prints, for 1 to 512 rows of hidden state and the shipped model's weights, ms per call of NumPy's
 `x @ w`, of the int8 product (rows quantized on every call, the result back as float32), of the
-cell's NumPy transition and of the int8 transition, and the ratios.
+cell's NumPy step (transition and readout) and of the int8 step, and the ratios.
 """
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ def main() -> None:
         h = states[:, :w.shape[0]]
         numpy_ms = per_call_ms(lambda v, m: v @ m, h, w, args.repeats)
         int8_ms = per_call_ms(lambda v, _: product(v), h, w, args.repeats)
-        step_ms = per_call_ms(exact.transition, ids, states, args.repeats)
-        int8_step_ms = per_call_ms(quantized.transition, ids, states, args.repeats)
+        step_ms = per_call_ms(exact.step, ids, states, args.repeats)
+        int8_step_ms = per_call_ms(quantized.step, ids, states, args.repeats)
         print(f"| {rows} | {numpy_ms:.3f} | {int8_ms:.3f} | {numpy_ms / int8_ms:.1f} | "
               f"{step_ms:.3f} | {int8_step_ms:.3f} | {step_ms / int8_step_ms:.1f} |")
 

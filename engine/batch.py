@@ -76,6 +76,9 @@ class Batch:
         self.kernel = kernel
         self.rows: list[Row] = []
         self.states = kernel.zero_states(0)
+        # the next-character logits of `states`, row by row, as the last `kernel.step` returned
+        # them (None: to be read out); the int8 kernel computes both in one call
+        self.logits: np.ndarray | None = None
         self._rebuild()
 
     def __len__(self) -> int:
@@ -130,13 +133,22 @@ class Batch:
         states = np.stack([np.asarray(r.job.state, np.float32) for r in rows])
         self.rows += rows
         self.states = np.concatenate([self.states, states]) if len(self.states) else states
+        self.logits = None
         self._rebuild()
 
     def keep(self, indices: list[int]) -> None:
         self.sync()
         self.rows = [self.rows[i] for i in indices]
         self.states = self.states[indices]
+        if self.logits is not None:
+            self.logits = self.logits[indices]
         self._rebuild()
+
+    def _logits(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The next-character logits of these rows' states (a boolean mask; None: all)."""
+        if self.logits is not None:
+            return self.logits if rows is None else self.logits[rows]
+        return self.kernel.readout(self.states if rows is None else self.states[rows])
 
     def finished(self) -> np.ndarray:
         return (self.positions >= self.lengths) & (self.counts >= self.targets)
@@ -144,11 +156,11 @@ class Batch:
     def step(self) -> tuple[np.ndarray, np.ndarray]:
         """Every row consumes one character; returns (ids, indices of rows that sampled)."""
         if self.pending_inputs == 0 and not self.any_stop:  # the steady state: every row samples
-            ids = sample(self.kernel.readout(self.states), self.temperatures, self.top_k,
+            ids = sample(self._logits(), self.temperatures, self.top_k,
                          self.top_p, uniforms(self.keys, self.draws), self.any_greedy,
                          self.any_truncation)
             self.draws += ONE
-            self.states = self.kernel.transition(ids, self.states)
+            self.logits, self.states = self.kernel.step(ids, self.states)
             self.counts += 1
             return ids, self.everyone
         in_input = self.positions < self.lengths
@@ -161,9 +173,9 @@ class Batch:
         ids[where] = self.inputs[self.offsets[where] + self.positions[where]]
         logits = None
         if need.all():
-            logits = self.kernel.readout(self.states)
+            logits = self._logits()
         elif need.any():
-            logits = self.kernel.readout(self.states[need])
+            logits = self._logits(need)
         if recording.any():
             rec = np.flatnonzero(recording)
             logp = log_softmax(logits[recording[need]])
@@ -177,11 +189,15 @@ class Batch:
                                   self.any_greedy, self.any_truncation)
             self.draws[sampled] += ONE
         before = self._stop(sampled, ids) if self.any_stop and sampled.size else None
-        previous = self.states
-        self.states = self.kernel.transition(ids, self.states)
+        previous, previous_logits = self.states, self.logits
+        self.logits, self.states = self.kernel.step(ids, self.states)
         self.positions += in_input
         if before is not None and before.size:  # ends before this character: not read, not shown
             self.states[before] = previous[before]
+            if previous_logits is None:
+                self.logits = None
+            else:
+                self.logits[before] = previous_logits[before]
             sampling[before] = False
             sampled = np.flatnonzero(sampling)
         self.counts += sampling
@@ -200,6 +216,7 @@ class Batch:
         """k characters for every row in one kernel call (see `steps_ahead`): ids [B, k]."""
         draws = uniforms(self.keys[:, None], self.draws[:, None] + np.arange(k, dtype=np.uint64))
         ids, self.states = self.kernel.steps(self.states, self.temperatures, draws)
+        self.logits = None
         self.counts += k
         self.draws += np.uint64(k)
         return ids

@@ -48,11 +48,12 @@ class Cell:
         """(transition, features) in Keras operations, or None where NumPy is already as fast."""
         return None
 
-    def onnx_transition(self, graph, ids: str, states: str, product) -> str:
+    def onnx_transition(self, graph, ids: str, states: str, product) -> tuple[str, str]:
         """`transition` as nodes of an ONNX graph (`engine.onnx_graph.GraphBuilder`): ids and
         states are input names, `product(h, start, stop)` adds the nodes of h @ the recurrent
-        weights' columns start:stop (int8 in `engine.quantized`); returns the name of the next
-        states. Gate by gate, so that nothing is cut apart afterwards (a Split copies)."""
+        weights' columns start:stop (int8 in `engine.quantized`); returns the names of the next
+        states and of their `features`. Gate by gate, so that nothing is cut apart afterwards
+        (a Split copies)."""
         raise NotImplementedError
 
 
@@ -155,7 +156,8 @@ class Gru(RecurrentCell):
         recurrent = g.op("Add", product(states, 2 * U, 3 * U),
                          g.constant(self.recurrent_b[2 * U:], "bias"))
         candidate = g.op("Tanh", g.op("Add", self.onnx_inputs(g, ids, 2), g.op("Mul", r, recurrent)))
-        return g.op("Add", candidate, g.op("Mul", z, g.op("Sub", states, candidate)))
+        h = g.op("Add", candidate, g.op("Mul", z, g.op("Sub", states, candidate)))
+        return h, h
 
 
 class Lstm(RecurrentCell):
@@ -193,7 +195,8 @@ class Lstm(RecurrentCell):
                             for k in range(4))
         c = g.op("Add", g.op("Mul", g.op("Sigmoid", f), c),
                  g.op("Mul", g.op("Sigmoid", i), g.op("Tanh", cell_in)))
-        return g.op("Concat", g.op("Mul", g.op("Sigmoid", o), g.op("Tanh", c)), c, axis=1)
+        h = g.op("Mul", g.op("Sigmoid", o), g.op("Tanh", c))
+        return g.op("Concat", h, c, axis=1), h
 
 
 class Srnn(RecurrentCell):
@@ -211,7 +214,8 @@ class Srnn(RecurrentCell):
         return transition, self.features
 
     def onnx_transition(self, graph, ids, states, product):
-        return graph.op("Tanh", graph.op("Add", self.onnx_inputs(graph, ids, 0), product(states)))
+        h = graph.op("Tanh", graph.op("Add", self.onnx_inputs(graph, ids, 0), product(states)))
+        return h, h
 
 
 class Trigrama(Cell):

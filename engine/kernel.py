@@ -32,7 +32,8 @@ class NumpyKernel:
         self.vocab = model.vocab
         self.cell = CELLS[model.spec.cell](model.spec, model.arrays)
         self.precision = "fp32"
-        self.cell_transition = self.cell.transition
+        self.dense_w, self.dense_b = model.arrays["dense.0"], model.arrays["dense.1"]
+        self.int8 = None  # an engine.quantized.Int8Model on the int8 path
         if precision not in PRECISIONS:
             raise ValueError(f"precisión desconocida {precision!r}: {', '.join(PRECISIONS)}")
         if precision != "fp32" and isinstance(self.cell, RecurrentCell):  # (not the 3-gram)
@@ -42,12 +43,11 @@ class NumpyKernel:
 
                 self.cell.use_product(Bfloat16Product)
             else:
-                from engine.quantized import Int8Transition
+                from engine.quantized import Int8Model
 
-                self.cell_transition = Int8Transition(self.cell)
+                self.int8 = Int8Model(self.cell, self.dense_w, self.dense_b)
         self.computed_by = COMPUTED_BY[self.precision]  # for `!estado` and the log
         self.state_size = self.cell.state_size
-        self.dense_w, self.dense_b = model.arrays["dense.0"], model.arrays["dense.1"]
         self.zero = self.zero_states(1)[0]
         self.start_state = self.transition(np.array([self.vocab.start_id]), self.zero[None])[0]
 
@@ -67,12 +67,19 @@ class NumpyKernel:
 
     def transition(self, ids: np.ndarray, states: np.ndarray) -> np.ndarray:
         """States after consuming ids[b] in row b."""
-        return self.cell_transition(np.asarray(ids, dtype=np.int64), states)
+        if self.int8 is not None:
+            return self.int8.step(ids, states)[1]
+        return self.cell.transition(np.asarray(ids, dtype=np.int64), states)
 
     def readout(self, states: np.ndarray) -> np.ndarray:
         """Next-character logits (B, V) for each state row."""
+        if self.int8 is not None:
+            return self.int8.readout(self.cell.features(states))
         return matmul(self.cell.features(states), self.dense_w) + self.dense_b
 
     def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(logits of the next states, next states): one call on the int8 path."""
+        if self.int8 is not None:
+            return self.int8.step(ids, states)
         states = self.transition(ids, states)
         return self.readout(states), states

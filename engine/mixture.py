@@ -94,17 +94,19 @@ class MixtureKernel:
         return np.concatenate([m.transition(ids, states[:, s])
                                for m, s in zip(self.members, self.slices)], axis=1)
 
-    def member_log_probs(self, states: np.ndarray) -> np.ndarray:
-        """(members, B, V): each member's log-probabilities of the next character."""
-        return np.stack([log_softmax(m.readout(states[:, s]).astype(np.float64))
-                         for m, s in zip(self.members, self.slices)])
-
-    def readout(self, states: np.ndarray) -> np.ndarray:
-        """log Σ wᵢ pᵢ: logits whose softmax is the mixed distribution."""
-        weighted = self.member_log_probs(states) + self.log_weights
+    def mix(self, member_logits: list[np.ndarray]) -> np.ndarray:
+        """log Σ wᵢ pᵢ from each member's logits: logits whose softmax is the mixed
+        distribution."""
+        log_probs = np.stack([log_softmax(logits.astype(np.float64)) for logits in member_logits])
+        weighted = log_probs + self.log_weights
         peak = weighted.max(axis=0)
         return peak + np.log(np.exp(weighted - peak).sum(axis=0))
 
+    def readout(self, states: np.ndarray) -> np.ndarray:
+        return self.mix([m.readout(states[:, s]) for m, s in zip(self.members, self.slices)])
+
     def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        states = self.transition(ids, states)
-        return self.readout(states), states
+        """Each member's own step (one call per member on the int8 path), then the mix."""
+        stepped = [m.step(ids, states[:, s]) for m, s in zip(self.members, self.slices)]
+        return (self.mix([logits for logits, _ in stepped]),
+                np.concatenate([member_states for _, member_states in stepped], axis=1))

@@ -1,20 +1,21 @@
 """int8 for the recurrent step, the one that dominates serving (`VERBO_BACKEND=int8`, and what
 `auto` picks on a CPU).
 
-The weights are quantized once, per output column (symmetric int8, scale = the column's largest
-|w| / 127); each input row is quantized on its own (symmetric, scale = the row's largest |h| /
-127), so a row's numbers never depend on the other rows of its batch. The product of the
-integers is exact (int32 sums), so a seeded generation is reproducible whatever shares its batch.
-On the shipped models this costs under 0.001 bits per character (tests/test_quantized.py).
+The recurrent weights and the output layer's are quantized once, per output column (symmetric
+int8, scale = the column's largest |w| / 127); each input row is quantized on its own
+(symmetric, scale = the row's largest |h| / 127), so a row's numbers never depend on the other
+rows of its batch. The products of the integers are exact (int32 sums), so a seeded generation
+is reproducible whatever shares its batch. On the shipped models this costs under 0.001 bits per
+character (tests/test_quantized.py).
 
-ONNX Runtime runs the whole transition of a recurrent cell (`Cell.onnx_transition`: the input
-table, the integer product through `MatMulInteger` — MLAS kernels: AMX, AVX-512 VNNI or AVX2,
-whatever the CPU has — and the gates) as one graph, one call per step, on every core. Why ONNX
-Runtime: TensorFlow has no int8 matrix product on the CPU that Python can reach, its bfloat16
-product (`engine.precision`) was 1.3-1.8× NumPy's float32 where this is 3-5×, and the gates run
-multi-threaded instead of in single-threaded NumPy (`python -m bench.int8_matmul`). The uint8
-side is the int8 row shifted by 128 with a constant zero point: the form MLAS multiplies fastest
-(int8 × int8 was 20× slower here).
+ONNX Runtime runs the whole step of a recurrent cell (`Cell.onnx_transition`: the input table,
+the integer product through `MatMulInteger` — MLAS kernels: AMX, AVX-512 VNNI or AVX2, whatever
+the CPU has — and the gates; then the output layer) as one graph, one call per character, on
+every core. Why ONNX Runtime: TensorFlow has no int8 matrix product on the CPU that Python can
+reach, its bfloat16 product (`engine.precision`) was 1.3-1.8× NumPy's float32 where this is
+3-5×, and the gates run multi-threaded instead of in single-threaded NumPy (`python -m
+bench.int8_matmul`). The uint8 side is the int8 row shifted by 128 with a constant zero point:
+the form MLAS multiplies fastest (int8 × int8 was 20× slower here).
 """
 from __future__ import annotations
 
@@ -94,30 +95,39 @@ def session(model, threads: int):
 
 
 class Int8Product:
-    """x @ w with int8 weights and row-quantized int8 inputs, int32 sums (alone: for the tests
-    and `bench.int8_matmul`; the kernel runs it inside `Int8Transition`)."""
+    """x @ w (+ bias) with int8 weights and row-quantized int8 inputs, int32 sums."""
 
-    def __init__(self, w: np.ndarray):
+    def __init__(self, w: np.ndarray, bias: np.ndarray | None = None):
         g = GraphBuilder()
         y = Int8Products(g, w)("x")
+        if bias is not None:
+            y = g.op("Add", y, g.constant(np.asarray(bias, np.float32), "bias"))
         self.session = session(g.model([("x", FLOAT, [None, len(w)])], [("y", y)]), THREADS)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.session.run(None, {"x": np.ascontiguousarray(x, np.float32)})[0]
 
 
-class Int8Transition:
-    """A recurrent cell's whole step (its `onnx_transition`, with the int8 product) in one call,
-    on every core from one row up (two threads beat one at every batch size from 1 to 64 here,
-    `python -m bench.int8_matmul`)."""
+class Int8Model:
+    """A recurrent cell and its output layer with int8 products, on every core from one row up
+    (two threads beat one at every batch size from 1 to 64 here).
 
-    def __init__(self, cell):
+    `step` is the cell's whole transition (its `onnx_transition`) and the readout of the new
+    states in one call, one graph; `readout` alone is the same int8 readout, so logits are the
+    same numbers whichever way they were asked for."""
+
+    def __init__(self, cell, dense_w: np.ndarray, dense_b: np.ndarray):
         g = GraphBuilder()
-        states = cell.onnx_transition(g, "ids", "states", Int8Products(g, cell.recurrent))
+        states, features = cell.onnx_transition(g, "ids", "states", Int8Products(g, cell.recurrent))
+        logits = g.op("Add", Int8Products(g, dense_w)(features), g.constant(dense_b, "dense_b"))
         model = g.model([("ids", INT64, [None]), ("states", FLOAT, [None, cell.state_size])],
-                        [("next_states", states)])
-        self.session = session(model, THREADS)
+                        [("logits", logits), ("next_states", states)])
+        self.step_session = session(model, THREADS)
+        self.readout = Int8Product(dense_w, dense_b)
 
-    def __call__(self, ids: np.ndarray, states: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"ids": np.asarray(ids, np.int64),
-                                       "states": np.ascontiguousarray(states, np.float32)})[0]
+    def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(logits of the next states, next states) after consuming ids[b] in row b."""
+        logits, states = self.step_session.run(
+            None, {"ids": np.asarray(ids, np.int64),
+                   "states": np.ascontiguousarray(states, np.float32)})
+        return logits, states

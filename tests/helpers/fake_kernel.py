@@ -26,6 +26,10 @@ class FakeKernel:
         logits[np.arange(len(states)), states[:, 0].astype(int) % self.vocab_size] = 5.0
         return logits
 
+    def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        states = self.transition(ids, states)
+        return self.readout(states), states
+
     def greedy(self, start: int, n: int) -> list[int]:
         """What a greedy row that has consumed `start` characters samples next, n times."""
         return [(start + i) % self.vocab_size for i in range(n)]
