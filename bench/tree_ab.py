@@ -3,6 +3,7 @@ alternating in fresh processes, with the TensorFlow tutorial's batched `OneStep`
 the same run.
 
     python -m bench.tree_ab --base HEAD~1                 # that commit against the working tree
+    python -m bench.tree_ab --base HEAD~1 --base-backend int8 --backends int8
     python -m bench.tree_ab --backends numpy bf16         # two backends of the working tree
     options: [--channels 1 64 256] [--rounds 3] [--length 300]
 
@@ -61,6 +62,7 @@ def onestep_or_nan(onestep, channels: int, length: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base", default=None, help="a git revision to compare against")
+    parser.add_argument("--base-backend", default="numpy", help="the base's backend")
     parser.add_argument("--backends", nargs="+", default=["numpy"])
     parser.add_argument("--channels", type=int, nargs="+", default=[1, 64, 256])
     parser.add_argument("--rounds", type=int, default=3)
@@ -74,7 +76,7 @@ def main() -> None:
             base = Path(tmp) / "base"
             subprocess.run(["git", "worktree", "add", "--detach", str(base), args.base],
                            cwd=ROOT, check=True, capture_output=True)
-            variants.insert(0, (f"{args.base}", base, "numpy"))
+            variants.insert(0, (f"{args.base} {args.base_backend}", base, args.base_backend))
         try:
             results = {(v[0], c): [] for v in variants for c in args.channels}
             for _ in range(args.rounds):
