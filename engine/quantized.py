@@ -39,8 +39,10 @@ def quantize_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def unavailable_reason() -> str | None:
     """Why the int8 backend cannot run here (Spanish), or None if it can."""
-    if importlib.util.find_spec("onnxruntime") is None:
-        return "el producto int8 usa ONNX Runtime: instala el extra fast (pip install -e '.[fast]')"
+    missing = [name for name in ("onnxruntime", "onnx") if importlib.util.find_spec(name) is None]
+    if missing:
+        return (f"el cálculo int8 usa ONNX Runtime y falta {' y '.join(missing)} "
+                f"(pip install {' '.join(missing)})")
     return None
 
 

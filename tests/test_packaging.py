@@ -12,17 +12,28 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HIDDEN = ("tensorflow", "keras", "tf_keras", "tensorboard")
+ONNX = ("onnxruntime", "onnx")
+
+
+def site_without(tmp_path_factory, hidden: tuple[str, ...]) -> str:
+    """PYTHONPATH for a site-packages holding everything installed but `hidden`."""
+    site = tmp_path_factory.mktemp("site")
+    installed = Path(sysconfig.get_paths()["purelib"])
+    for entry in installed.iterdir():
+        if not entry.name.lower().startswith(hidden):
+            (site / entry.name).symlink_to(entry)
+    return os.pathsep.join([str(ROOT), str(site)])
 
 
 @pytest.fixture(scope="module")
 def without_tensorflow(tmp_path_factory):
-    """PYTHONPATH for a site-packages holding everything installed but TensorFlow and Keras."""
-    site = tmp_path_factory.mktemp("site")
-    installed = Path(sysconfig.get_paths()["purelib"])
-    for entry in installed.iterdir():
-        if not entry.name.lower().startswith(HIDDEN):
-            (site / entry.name).symlink_to(entry)
-    return os.pathsep.join([str(ROOT), str(site)])
+    return site_without(tmp_path_factory, HIDDEN)
+
+
+@pytest.fixture(scope="module")
+def without_onnxruntime(tmp_path_factory):
+    """A platform without ONNX Runtime wheels (nor TensorFlow)."""
+    return site_without(tmp_path_factory, HIDDEN + ONNX)
 
 
 def run(args, pythonpath, tmp_path, **env):
@@ -45,6 +56,25 @@ def test_the_console_serves_the_shipped_model_without_tensorflow(without_tensorf
     result = run(["-m", "verbo", "ask", "!probabilidad dios"], without_tensorflow, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "bits/carácter" in result.stdout
+
+
+def test_the_console_serves_in_int8_and_says_so(without_tensorflow, tmp_path):
+    result = run(["-m", "verbo", "ask", "!estado"], without_tensorflow, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "cálculo: int8 (ONNX Runtime)" in result.stdout
+
+
+def test_without_onnxruntime_auto_serves_in_float32_and_int8_names_the_package(
+        without_onnxruntime, tmp_path):
+    result = run(["-c", "import onnxruntime"], without_onnxruntime, tmp_path)
+    assert "No module named 'onnxruntime'" in result.stderr
+    result = run(["-m", "verbo", "ask", "!estado"], without_onnxruntime, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "cálculo: float32 (NumPy)" in result.stdout
+    result = run(["-m", "verbo", "ask", "!estado"], without_onnxruntime, tmp_path,
+                 VERBO_BACKEND="int8")
+    assert result.returncode != 0
+    assert "ONNX Runtime" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_train_without_the_extra_names_it(without_tensorflow, tmp_path):
