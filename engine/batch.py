@@ -193,6 +193,7 @@ class Batch:
         self.logits, self.states = self.kernel.step(ids, self.states)
         self.positions += in_input
         if before is not None and before.size:  # ends before this character: not read, not shown
+            self.states = self.states.copy()  # (a kernel may hand out read-only states)
             self.states[before] = previous[before]
             if previous_logits is None:
                 self.logits = None

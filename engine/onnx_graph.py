@@ -44,17 +44,20 @@ class GraphBuilder:
         return self.ops("Split", [tensor, self.constant(np.array(sizes, np.int64), "sizes")],
                         len(sizes), axis=1)
 
-    def model(self, inputs: list[tuple[str, int, list]], outputs: list[tuple[str, str]]):
+    def model(self, inputs: list[tuple[str, int, list]], outputs: list[tuple]):
         """The model: inputs as (name, onnx element type, shape), outputs as (name, node output)
-        (each output gets an Identity node, so its name is what the caller reads)."""
+        for float32 or (name, node output, onnx element type); each output gets an Identity
+        node, so its name is what the caller reads."""
         from onnx import TensorProto
 
         helper = self._helper
-        for name, source in outputs:
+        declared = []
+        for name, source, *kind in outputs:
             self.nodes.append(helper.make_node("Identity", [source], [name]))
+            declared.append(helper.make_tensor_value_info(name, kind[0] if kind else
+                                                          TensorProto.FLOAT, None))
         graph = helper.make_graph(
             self.nodes, "verbo",
             [helper.make_tensor_value_info(name, kind, shape) for name, kind, shape in inputs],
-            [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name, _ in outputs],
-            self.initializers)
+            declared, self.initializers)
         return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])

@@ -52,13 +52,24 @@ class Int8Products:
     to float32. Blocks rather than one product cut afterwards: ONNX Runtime's Split copies, and
     cutting a 256-row GRU product into its gates cost 15 % of the step."""
 
-    def __init__(self, graph, w: np.ndarray):
+    def __init__(self, graph, w: np.ndarray, given: tuple[str, str] | None = None):
+        """`given`: graph inputs (uint8 rows, row scales) that already hold the quantized x,
+        whatever x the products are asked about (the step's state features, quantized by the
+        step before)."""
         self.graph = graph
         self.weights, self.scales = quantize_columns(np.asarray(w, np.float32))
+        self.given = given
         self._quantized: dict[str, tuple[str, str]] = {}
 
+    def quantized(self, x: str) -> tuple[str, str]:
+        """(uint8 rows, row scales) of x: given, or nodes that quantize it (once)."""
+        if self.given is not None:
+            return self.given
+        if x not in self._quantized:
+            self._quantized[x] = self._quantize(x)
+        return self._quantized[x]
+
     def _quantize(self, x: str) -> tuple[str, str]:
-        """(uint8 rows, row scales) of x."""
         g = self.graph
         # the row's scale: its largest |x| / 127 (any positive number where the row is all zeros)
         row_max = g.op("Max", g.op("ReduceMax", g.op("Abs", x), keepdims=1, axes=[1]),
@@ -71,9 +82,7 @@ class Int8Products:
 
     def __call__(self, x: str, start: int = 0, stop: int | None = None) -> str:
         g = self.graph
-        if x not in self._quantized:
-            self._quantized[x] = self._quantize(x)
-        quantized, row_scale = self._quantized[x]
+        quantized, row_scale = self.quantized(x)
         columns = slice(start, stop)
         product = g.op("MatMulInteger", quantized,
                        g.constant(np.ascontiguousarray(self.weights[:, columns]), "weights"),
@@ -116,20 +125,51 @@ class Int8Model:
 
     `step` is the cell's whole transition (its `onnx_transition`) and the readout of the new
     states in one call, one graph; `readout` alone is the same int8 readout, so logits are the
-    same numbers whichever way they were asked for."""
+    same numbers whichever way they were asked for.
+
+    The readout quantizes the new state's features, and the next step's recurrent product
+    would quantize the very same vectors again: so each step also returns them quantized, and
+    when the next step is given back the very states array it returned (made read-only, so its
+    values cannot have changed), a second graph takes them as they are. Both graphs quantize
+    with the same nodes, so the numbers are the same either way; a batch that changed (rows
+    joined, left, or rolled back) is a new array and takes the first graph.
+    """
 
     def __init__(self, cell, dense_w: np.ndarray, dense_b: np.ndarray):
-        g = GraphBuilder()
-        states, features = cell.onnx_transition(g, "ids", "states", Int8Products(g, cell.recurrent))
-        logits = g.op("Add", Int8Products(g, dense_w)(features), g.constant(dense_b, "dense_b"))
-        model = g.model([("ids", INT64, [None]), ("states", FLOAT, [None, cell.state_size])],
-                        [("logits", logits), ("next_states", states)])
-        self.step_session = session(model, THREADS)
+        self.fresh = session(self._graph(cell, dense_w, dense_b, carried=False), THREADS)
+        self.carried = session(self._graph(cell, dense_w, dense_b, carried=True), THREADS)
         self.readout = Int8Product(dense_w, dense_b)
+        # (the states array the last step returned, its features quantized, their row scales)
+        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    @staticmethod
+    def _graph(cell, dense_w, dense_b, carried: bool):
+        g = GraphBuilder()
+        inputs = [("ids", INT64, [None]), ("states", FLOAT, [None, cell.state_size])]
+        given = None
+        if carried:
+            inputs += [("features_q", UINT8, [None, cell.units]), ("features_scale", FLOAT, [None, 1])]
+            given = ("features_q", "features_scale")
+        states, features = cell.onnx_transition(g, "ids", "states",
+                                                Int8Products(g, cell.recurrent, given))
+        readout = Int8Products(g, dense_w)
+        logits = g.op("Add", readout(features), g.constant(dense_b, "dense_b"))
+        quantized, scale = readout.quantized(features)
+        return g.model(inputs, [("logits", logits), ("next_states", states),
+                                ("next_features_q", quantized, UINT8),
+                                ("next_features_scale", scale)])
 
     def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(logits of the next states, next states) after consuming ids[b] in row b."""
-        logits, states = self.step_session.run(
-            None, {"ids": np.asarray(ids, np.int64),
-                   "states": np.ascontiguousarray(states, np.float32)})
-        return logits, states
+        last = self._last
+        feeds = {"ids": np.asarray(ids, np.int64)}
+        if last is not None and last[0] is states:
+            feeds.update(states=states, features_q=last[1], features_scale=last[2])
+            outputs = self.carried.run(None, feeds)
+        else:
+            feeds["states"] = np.ascontiguousarray(states, np.float32)
+            outputs = self.fresh.run(None, feeds)
+        logits, next_states, quantized, scale = outputs
+        next_states.flags.writeable = False
+        self._last = (next_states, quantized, scale)
+        return logits, next_states

@@ -69,6 +69,18 @@ def test_the_int8_step_follows_the_float32_step(tiny_models, cell):
         states = expected
 
 
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_a_step_from_the_carried_quantization_equals_a_step_that_quantizes_afresh(tiny_models, cell):
+    kernel = NumpyKernel(load_model_folder(tiny_models[cell]), precision="int8")
+    ids = np.arange(5) % len(kernel.vocab)
+    _, states = kernel.step(ids, kernel.start_states(5))
+    assert not states.flags.writeable  # what makes handing its quantization on safe
+    carried = kernel.step(ids, states)  # the very array: its features are already quantized
+    fresh = kernel.step(ids, states.copy())  # a new array: quantized again
+    for a, b in zip(carried, fresh):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_the_3_gram_has_no_recurrent_product_and_stays_float32(tiny_models):
     kernel = NumpyKernel(load_model_folder(tiny_models["trigrama"]), precision="int8")
     assert kernel.precision == "fp32"
