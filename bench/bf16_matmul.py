@@ -10,24 +10,18 @@ serving path would), with the conversion back to a NumPy float32 array included.
 """
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
 import numpy as np
 
-from bench.matmul import per_call_ms
+from bench.matmul import LARGE_BATCHES, per_call_ms, product_arguments
 from engine.kernel import NumpyKernel
-from engine.weights import REPO_WEIGHTS, load_model_folder
-
-BATCHES = (1, 8, 16, 32, 64, 128, 256, 512)
+from engine.weights import load_model_folder
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--weights", default=str(REPO_WEIGHTS / "gru"))
-    parser.add_argument("--repeats", type=int, default=50)
-    args = parser.parse_args()
+    args = product_arguments(__doc__)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
@@ -46,7 +40,7 @@ def main() -> None:
     print(f"\n{w.shape[0]} × {w.shape[1]} recurrent weights; ms per product\n")
     print("| filas | NumPy fp32 | TF fp32 | TF bf16 | NumPy / bf16 |")
     print("|---|---|---|---|---|")
-    for rows in BATCHES:
+    for rows in LARGE_BATCHES:
         x = rng.standard_normal((rows, w.shape[0])).astype(np.float32)
         numpy_ms = per_call_ms(lambda v, m: v @ m, x, w, args.repeats)
         tf32_ms = per_call_ms(lambda v, _: tf32(v).numpy(), x, w, args.repeats)

@@ -9,24 +9,18 @@ cell's NumPy step (transition and readout) and of the int8 step, and the ratios.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
-from bench.matmul import per_call_ms
+from bench.matmul import LARGE_BATCHES, per_call_ms, product_arguments
 from engine.kernel import NumpyKernel
 from engine.quantized import Int8Product
-from engine.weights import REPO_WEIGHTS, load_model_folder
-
-BATCHES = (1, 8, 16, 32, 64, 128, 256, 512)
+from engine.weights import load_model_folder
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--weights", default=str(REPO_WEIGHTS / "gru"))
-    parser.add_argument("--repeats", type=int, default=50)
-    args = parser.parse_args()
+    args = product_arguments(__doc__)
     folder = load_model_folder(Path(args.weights))
     exact, quantized = NumpyKernel(folder), NumpyKernel(folder, precision="int8")
     w = exact.cell.recurrent
@@ -35,7 +29,7 @@ def main() -> None:
     print(f"\n{folder.spec.cell} {w.shape[0]} × {w.shape[1]}; ms por llamada\n")
     print("| filas | producto NumPy fp32 | producto int8 | × | paso NumPy fp32 | paso int8 | × |")
     print("|---|---|---|---|---|---|---|")
-    for rows in BATCHES:
+    for rows in LARGE_BATCHES:
         states = np.tanh(rng.standard_normal((rows, exact.state_size))).astype(np.float32)
         ids = rng.integers(0, len(exact.vocab), rows)
         h = states[:, :w.shape[0]]

@@ -21,6 +21,17 @@ from engine.weights import REPO_WEIGHTS, load_model_folder
 BATCHES = (1, 2, 3, 4, 6, 8, 12, 16, 64)
 
 
+LARGE_BATCHES = (1, 8, 16, 32, 64, 128, 256, 512)  # for the reduced-precision products
+
+
+def product_arguments(doc: str, repeats: int = 50) -> argparse.Namespace:
+    """--weights and --repeats, as every product benchmark takes them."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--weights", default=str(REPO_WEIGHTS / "gru"))
+    parser.add_argument("--repeats", type=int, default=repeats)
+    return parser.parse_args()
+
+
 def per_call_ms(product, x, w, repeats: int) -> float:
     for _ in range(5):
         product(x, w)
@@ -31,10 +42,7 @@ def per_call_ms(product, x, w, repeats: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--weights", default=str(REPO_WEIGHTS / "gru"))
-    parser.add_argument("--repeats", type=int, default=200)
-    args = parser.parse_args()
+    args = product_arguments(__doc__, repeats=200)
     kernel = NumpyKernel(load_model_folder(Path(args.weights)))
     w = kernel.cell.recurrent
     rng = np.random.default_rng(0)

@@ -9,8 +9,9 @@ The embedding is folded into the input projection (a vocabulary x gates table), 
 table lookup and one matrix product. The NumPy kernel calls `transition` and `features`; the
 device kernel asks `device_functions(ops)` for the same arithmetic in Keras 3 operations (the
 module is passed in, so serving never imports Keras unless that backend is chosen; TensorFlow
-and JAX both run them), the int8 kernel `onnx_transition` for it as an ONNX graph; the weight loader
-asks `shapes`; training asks `keras_layer`. Adding a cell is adding a class here and to `CELLS`.
+and JAX both run them); the int8 path asks `onnx_transition` for it as ONNX graph nodes; the
+weight loader asks `shapes`; training asks `keras_layer`. Adding a cell is adding a class here
+and to `CELLS`.
 """
 from __future__ import annotations
 
@@ -85,8 +86,8 @@ class RecurrentCell(Cell):
         return matmul(h, self.recurrent)
 
     def use_product(self, make_product) -> None:
-        """Put `make_product(recurrent weights)` (engine.precision, engine.quantized) in place of
-        the float32 product."""
+        """Put `make_product(recurrent weights)` (the bfloat16 product of `engine.precision`) in
+        place of the float32 product."""
         self.recurrent_product = make_product(self.recurrent)
 
     def input_bias(self, bias: np.ndarray) -> np.ndarray:
@@ -148,6 +149,7 @@ class Gru(RecurrentCell):
 
     def onnx_transition(self, graph, ids, states, product):
         U, g = self.units, graph
+
         def gate(k):  # the update (0) and reset (1) gates; their recurrent biases join the table
             inputs = self.onnx_inputs(g, ids, k, add=self.recurrent_b[k * U:(k + 1) * U])
             return g.op("Sigmoid", g.op("Add", inputs, product(states, k * U, (k + 1) * U)))

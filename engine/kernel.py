@@ -1,6 +1,6 @@
 """Fast batched inference from trained weights, in NumPy (float32), without Keras; the recurrent
-product may run in bfloat16 (`engine.precision`), or the whole transition with an int8 product in
-ONNX Runtime (`engine.quantized`).
+product may run in bfloat16 (`engine.precision`), or the whole step (transition and readout) in
+int8 through ONNX Runtime (`engine.quantized`).
 
 `step(ids, states)` consumes one character per row and returns (logits, new states); the cell
 (`engine.cells`) holds the arithmetic of its own kind, the kernel adds the output layer.
