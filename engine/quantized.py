@@ -136,14 +136,15 @@ class Int8Model:
     """
 
     def __init__(self, cell, dense_w: np.ndarray, dense_b: np.ndarray):
-        self.fresh = session(self._graph(cell, dense_w, dense_b, carried=False), THREADS)
-        self.carried = session(self._graph(cell, dense_w, dense_b, carried=True), THREADS)
+        self.fresh = session(self.step_graph(cell, dense_w, dense_b, carried=False), THREADS)
+        self.carried = session(self.step_graph(cell, dense_w, dense_b, carried=True), THREADS)
         self.readout = Int8Product(dense_w, dense_b)
         # (the states array the last step returned, its features quantized, their row scales)
         self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @staticmethod
-    def _graph(cell, dense_w, dense_b, carried: bool):
+    def step_graph(cell, dense_w, dense_b, carried: bool):
+        """The step as an ONNX model; `carried`: it takes the features already quantized."""
         g = GraphBuilder()
         inputs = [("ids", INT64, [None]), ("states", FLOAT, [None, cell.state_size])]
         given = None
