@@ -1,25 +1,45 @@
 #!/usr/bin/env bash
 # The GPU path on a machine with a GPU, in a few minutes: which framework and device the device
-# kernel gets (TensorFlow, or JAX where TensorFlow is missing: KERAS_BACKEND=jax), the kernel
-# against NumPy (tests: one step, and k characters per call sampling what single steps do),
-# validation bits per character of both (equal within 1e-3), and the throughput table of both
-# beside the tutorial's OneStep (when TensorFlow is there to run it).
+# kernel gets (TensorFlow, or JAX where TensorFlow is missing: KERAS_BACKEND=jax) and how long
+# its compilations take, the kernel against NumPy (tests: one step, padded batches, k characters
+# per call sampling what single steps do), validation bits per character of both (equal within
+# 1e-3), and the throughput table of float32 NumPy, int8 and the device kernel beside the
+# tutorial's OneStep (tf.function, or jax.jit under JAX), all in one run.
 #   pip install -e '.[gpu,test]'  (or Keras + JAX with CUDA) ; bash bench/gpu_check.sh
-set -euo pipefail
+# Each part runs even if one before it failed; the exit status says whether all passed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python}
-export TF_CPP_MIN_LOG_LEVEL=2
+PY=${PYTHON:-python3}
+export TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
 if ! "$PY" -c 'import tensorflow' 2>/dev/null; then export KERAS_BACKEND=jax; fi
-"$PY" - <<'PYTHON'
+failed=0
+part() {
+    local name=$1 started=$SECONDS
+    shift
+    echo "== $name"
+    "$@" || { echo "!! $name failed (exit $?)"; failed=1; }
+    echo "   ($name: $((SECONDS - started)) s)"
+}
+
+part "framework" "$PY" - <<'PYTHON'
+import time
 import keras
 from engine.device_kernel import framework, gpu_present
+from engine.loading import load_kernel, resolve
+from engine.weights import REPO_WEIGHTS
 name = framework()
-print(f"Keras {keras.__version__} on {name}; GPU: {'yes' if gpu_present(name) else 'no, the CPU runs it'}")
+print(f"Keras {keras.__version__} on {name}; GPU: {'yes' if gpu_present(name) else 'no'}; "
+      f"VERBO_BACKEND=auto gives {resolve('auto')}")
+started = time.perf_counter()
+kernel = load_kernel(REPO_WEIGHTS / "gru", "tensorflow")
+print(f"GRU on the device: {kernel.computed_by}, {kernel.steps_per_call} car./llamada, "
+      f"loaded and compiled in {time.perf_counter() - started:.1f} s")
 PYTHON
-"$PY" -m pytest -q -p no:cacheprovider tests/test_device_kernel.py
-"$PY" - <<'PYTHON'
+
+part "tests" "$PY" -m pytest -q -p no:cacheprovider tests/test_device_kernel.py
+
+part "bits" "$PY" - <<'PYTHON'
 import math
-from pathlib import Path
 from engine.batch import score_sequences
 from engine.loading import load_kernel
 from engine.weights import REPO_WEIGHTS
@@ -32,8 +52,9 @@ for backend in ("numpy", "tensorflow"):
     encoded = [kernel.vocab.encode(text)[0] for text in chapters]
     logprobs = score_sequences(kernel, encoded)
     bits[backend] = -sum(float(lp.sum()) for lp in logprobs) / math.log(2) / sum(map(len, encoded))
-    print(f"{backend:>10}: {bits[backend]:.5f} bits/car. ({type(kernel).__name__}, "
-          f"{getattr(kernel, 'device', 'CPU')}, {getattr(kernel, 'steps_per_call', 1)} car./llamada)")
+    print(f"{backend:>10}: {bits[backend]:.5f} bits/car. ({kernel.computed_by})")
 assert abs(bits["numpy"] - bits["tensorflow"]) < 1e-3, bits
 PYTHON
-"$PY" -m bench.tree_ab --backends numpy tensorflow --rounds 1 --channels 1 64 256
+
+part "bench" "$PY" -m bench.tree_ab --backends numpy int8 tensorflow --rounds 1 --channels 1 64 256
+exit $failed

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -44,10 +45,13 @@ asyncio.run(main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]))
 
 
 def run_child(tree: Path, backend: str, channels: int, length: int) -> dict:
+    # this process's environment (KERAS_BACKEND, a GPU host's library paths, packages on
+    # PYTHONPATH) less verbo's own settings, with the tree first on the path
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VERBO_")}
+    env.update(PYTHONPATH=os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")])),
+               TF_CPP_MIN_LOG_LEVEL="3")
     out = subprocess.run([sys.executable, "-c", CHILD, str(channels), str(length), backend],
-                         cwd=tree, capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin",
-                              "TF_CPP_MIN_LOG_LEVEL": "3"})
+                         cwd=tree, capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

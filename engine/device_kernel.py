@@ -17,6 +17,12 @@ counter-based numbers the NumPy path draws), so a seeded request samples the sam
 path; the sampling itself (softmax at a temperature, greedy at 0, inverse transform) runs on the
 device, in float64 under TensorFlow as NumPy's does (JAX has float64 only in its x64 mode: there
 float32, where a draw within ~1e-7 of a boundary may pick the neighbour).
+
+Matrix products run in full float32 (no TensorFloat-32, which both frameworks use on recent
+GPUs by default): the device must sample what NumPy samples. JAX compiles once per input
+shape, so under JAX the rows are padded to a power of two and the K-step loop takes its count
+as an argument (draws padded to `steps_per_call` columns): at most one compilation per power
+of two for any mix of batch sizes and counts, done ahead on a GPU (`warm_up`).
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ from engine.weights import ModelFolder
 # characters per device call on a GPU: a 300-character request is 38 calls; at the GPU's speed
 # a call is a few milliseconds, so a stream still gets far more than 10 pieces a second
 GPU_STEPS_PER_CALL = 8
+WARM_ROWS = 256  # the scheduler's largest batch by default (engine.settings.Limits.max_batch)
 FRAMEWORKS = ("tensorflow", "jax")
 
 
@@ -56,7 +63,24 @@ def compiled(name: str, function, signature: list[tuple[list, str]]):
                                                       for shape, dtype in signature])
     import jax
 
-    return jax.jit(function)
+    def full_precision(*args):  # read when tracing: float32 products, not TensorFloat-32
+        with jax.default_matmul_precision("highest"):
+            return function(*args)
+
+    return jax.jit(full_precision)
+
+
+def row_bucket(rows: int) -> int:
+    """The padded batch size under JAX: the next power of two."""
+    return 1 << max(0, rows - 1).bit_length()
+
+
+def padded(array: np.ndarray, rows: int) -> np.ndarray:
+    """`array` with zero rows appended up to `rows` (row-independent arithmetic: they are
+    computed and dropped)."""
+    if len(array) == rows:
+        return array
+    return np.concatenate([array, np.zeros((rows - len(array),) + array.shape[1:], array.dtype)])
 
 
 class DeviceKernel(NumpyKernel):
@@ -74,6 +98,11 @@ class DeviceKernel(NumpyKernel):
         self.steps_per_call = steps_per_call or (GPU_STEPS_PER_CALL if self.device == "GPU"
                                                  else 1)
         self.computed_by = f"float32 ({self.framework} en {self.device})"
+        self.pads_rows = self.framework == "jax"
+        if self.framework == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.experimental.enable_tensor_float_32_execution(False)
         functions = self.cell.device_functions(ops)
         if functions is None:
             self.steps_per_call = 1
@@ -85,11 +114,10 @@ class DeviceKernel(NumpyKernel):
         def readout(states):
             return ops.matmul(features(states), dense_w) + dense_b
 
-        def steps(states, temperatures, draws):
+        def steps(states, temperatures, draws, count):
             greedy = temperatures <= 0.0
             scale = ops.where(greedy, ops.ones_like(temperatures), temperatures)[:, None]
-            count = ops.shape(draws)[1]
-            columns = ops.expand_dims(ops.arange(count, dtype="int32"), 0)
+            columns = ops.expand_dims(ops.arange(ops.shape(draws)[1], dtype="int32"), 0)
 
             def body(k, carry):
                 states, ids = carry
@@ -112,23 +140,43 @@ class DeviceKernel(NumpyKernel):
         self._transition = compiled(self.framework, transition, [([None], "int32"), states_spec])
         self._readout = compiled(self.framework, readout, [states_spec])
         self._steps = compiled(self.framework, steps, [states_spec, ([None], self.real),
-                                                       ([None, None], self.real)])
+                                                       ([None, None], self.real), ([], "int32")])
+        if self.device == "GPU":
+            self.warm_up(WARM_ROWS)
+
+    def warm_up(self, rows: int) -> None:
+        """Compile every function for each padded batch size up to `rows` now, rather than in
+        the middle of a request (JAX compiles per shape; TensorFlow traces once anyway)."""
+        sizes = sorted({row_bucket(n) for n in range(1, rows + 1)}) if self.pads_rows else [1]
+        for size in sizes:
+            states = self.start_states(size)
+            self.readout(self.transition(np.zeros(size, np.int64), states))
+            self.steps(states, np.ones(size), np.full((size, 2), 0.5))
+
+    def _rows(self, rows: int) -> int:
+        return row_bucket(rows) if self.pads_rows else rows
 
     def transition(self, ids, states):
         if self._transition is None:
             return super().transition(ids, states)
-        return np.asarray(self._transition(np.asarray(ids, np.int32),
-                                           np.asarray(states, np.float32)))
+        size = self._rows(len(ids))
+        return np.asarray(self._transition(padded(np.asarray(ids, np.int32), size),
+                                           padded(np.asarray(states, np.float32), size)))[:len(ids)]
 
     def readout(self, states):
         if self._readout is None:
             return super().readout(states)
-        return np.asarray(self._readout(np.asarray(states, np.float32)))
+        size = self._rows(len(states))
+        return np.asarray(self._readout(padded(np.asarray(states, np.float32), size)))[:len(states)]
 
     def steps(self, states: np.ndarray, temperatures: np.ndarray,
               draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """draws.shape[1] characters per row in one device call: (ids [B, K], states)."""
-        states, ids = self._steps(np.asarray(states, np.float32),
-                                  np.asarray(temperatures, self.real),
-                                  np.asarray(draws, self.real))
-        return np.asarray(ids).astype(np.int64), np.asarray(states)
+        rows, count = draws.shape
+        size = self._rows(rows)
+        width = max(count, self.steps_per_call) if self.pads_rows else count
+        draws = np.pad(np.asarray(draws, self.real), ((0, size - rows), (0, width - count)))
+        states, ids = self._steps(padded(np.asarray(states, np.float32), size),
+                                  padded(np.asarray(temperatures, self.real), size),
+                                  draws, np.int32(count))
+        return np.asarray(ids)[:rows, :count].astype(np.int64), np.asarray(states)[:rows]
