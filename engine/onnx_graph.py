@@ -60,4 +60,8 @@ class GraphBuilder:
             self.nodes, "verbo",
             [helper.make_tensor_value_info(name, kind, shape) for name, kind, shape in inputs],
             declared, self.initializers)
-        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+        opsets = [helper.make_opsetid("", OPSET)]
+        # the oldest file format that holds these operators, not the newest the onnx package
+        # writes: an older ONNX Runtime beside a newer onnx still reads it
+        return helper.make_model(graph, opset_imports=opsets,
+                                 ir_version=helper.find_min_ir_version_for(opsets))

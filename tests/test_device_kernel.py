@@ -25,8 +25,8 @@ def test_tensorflow_kernel_matches_numpy(tiny_models, cell):
         assert device_kernel._transition.experimental_get_tracing_count() == 1
 
 
-def test_jax_compiles_once_per_power_of_two_of_rows_whatever_the_step_count(tiny_models):
-    """Under JAX (which compiles per shape) batches of 5 to 8 rows share one compilation, and so
+def test_jax_compiles_once_per_padded_batch_size_whatever_the_step_count(tiny_models):
+    """Under JAX (which compiles per shape) batches of 5 to 16 rows share one compilation, and so
     do loops of 2 to 4 characters; the padding changes no row's numbers."""
     folder = load_model_folder(tiny_models["gru"])
     device_kernel, np_kernel = DeviceKernel(folder), NumpyKernel(folder)
@@ -34,7 +34,8 @@ def test_jax_compiles_once_per_power_of_two_of_rows_whatever_the_step_count(tiny
         pytest.skip("TensorFlow traces once for every batch size (the test above)")
     device_kernel.steps_per_call = 4  # what a GPU gets (8), here on the CPU
     rng = np.random.default_rng(1)
-    for batch in (5, 6, 7, 8):
+    compiled = None
+    for batch in (16, 5, 7, 11):
         states = rng.normal(size=(batch, np_kernel.state_size)).astype(np.float32)
         np.testing.assert_allclose(device_kernel.readout(states), np_kernel.readout(states),
                                    atol=1e-4)
@@ -42,8 +43,9 @@ def test_jax_compiles_once_per_power_of_two_of_rows_whatever_the_step_count(tiny
             ids, _ = device_kernel.steps(states, np.zeros(batch), np.full((batch, count), 0.5))
             assert ids.shape == (batch, count)  # greedy: the first is the readout's best
             np.testing.assert_array_equal(ids[:, 0], np_kernel.readout(states).argmax(1))
-    assert device_kernel._readout._cache_size() == 1
-    assert device_kernel._steps._cache_size() == 1
+        sizes = device_kernel._readout._cache_size(), device_kernel._steps._cache_size()
+        compiled = compiled or sizes  # after the first batch (a GPU compiled them all ahead)
+        assert sizes == compiled
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
