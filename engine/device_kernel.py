@@ -22,9 +22,11 @@ Matrix products run in full float32 (no TensorFloat-32, which both frameworks us
 GPUs by default): the device must sample what NumPy samples. JAX compiles once per input
 shape, so under JAX the rows are padded to 16, 64, 256 … and the K-step loop takes its count as
 an argument (draws padded to `steps_per_call` columns): one compilation per size for any mix
-of batch sizes and counts, done ahead on a GPU (`warm_up`).
+of batch sizes and counts, done ahead on a GPU (`warm_up`) and kept in JAX's on-disk cache.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -68,6 +70,20 @@ def compiled(name: str, function, signature: list[tuple[list, str]]):
             return function(*args)
 
     return jax.jit(full_precision)
+
+
+def keep_jax_compilations() -> None:
+    """JAX's own on-disk cache of compiled functions (each of ours takes seconds on a GPU), so a
+    second process or a restart loads a model without compiling again; JAX_COMPILATION_CACHE_DIR
+    chooses the folder, else verbo's cache folder."""
+    import os
+
+    import jax
+
+    if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        from platformdirs import user_cache_dir
+
+        jax.config.update("jax_compilation_cache_dir", str(Path(user_cache_dir("verbo")) / "jax"))
 
 
 def row_bucket(rows: int) -> int:
@@ -146,6 +162,8 @@ class DeviceKernel(NumpyKernel):
         self._steps = compiled(self.framework, steps, [states_spec, ([None], self.real),
                                                        ([None, None], self.real), ([], "int32")])
         if self.device == "GPU":
+            if self.framework == "jax":
+                keep_jax_compilations()
             self.warm_up(WARM_ROWS)
 
     def warm_up(self, rows: int) -> None:
