@@ -119,7 +119,7 @@ class DeviceKernel(NumpyKernel):
                                                  else 1)
         self.computed_by = f"float32 ({self.framework} en {self.device})"
         self.pads_rows = self.framework == "jax"
-        if self.framework == "tensorflow":
+        if self.framework == "tensorflow" and self.device == "GPU":  # a process-wide setting
             import tensorflow as tf
 
             tf.config.experimental.enable_tensor_float_32_execution(False)
