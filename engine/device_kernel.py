@@ -26,17 +26,19 @@ of batch sizes and counts, done ahead on a GPU (`warm_up`) and kept in JAX's on-
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
 from engine.kernel import NumpyKernel
+from engine.settings import Limits
 from engine.weights import ModelFolder
 
 # characters per device call on a GPU: a 300-character request is 38 calls; at the GPU's speed
 # a call is a few milliseconds, so a stream still gets far more than 10 pieces a second
 GPU_STEPS_PER_CALL = 8
-WARM_ROWS = 256  # the scheduler's largest batch by default (engine.settings.Limits.max_batch)
+WARM_ROWS = Limits.max_batch  # the scheduler's largest batch by default
 FRAMEWORKS = ("tensorflow", "jax")
 
 
@@ -76,8 +78,6 @@ def keep_jax_compilations() -> None:
     """JAX's own on-disk cache of compiled functions (each of ours takes seconds on a GPU), so a
     second process or a restart loads a model without compiling again; JAX_COMPILATION_CACHE_DIR
     chooses the folder, else verbo's cache folder."""
-    import os
-
     import jax
 
     if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
@@ -98,9 +98,9 @@ def row_bucket(rows: int) -> int:
 def padded(array: np.ndarray, rows: int) -> np.ndarray:
     """`array` with zero rows appended up to `rows` (row-independent arithmetic: they are
     computed and dropped)."""
-    if len(array) == rows:
+    if len(array) == rows:  # (no copy on the hot path where nothing is padded)
         return array
-    return np.concatenate([array, np.zeros((rows - len(array),) + array.shape[1:], array.dtype)])
+    return np.pad(array, [(0, rows - len(array))] + [(0, 0)] * (array.ndim - 1))
 
 
 class DeviceKernel(NumpyKernel):
