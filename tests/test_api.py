@@ -1,4 +1,4 @@
-"""The async API for scripts, through the example the README shows (so the example cannot rot)."""
+"""The async API for scripts, through the example docs/console.md shows (so the example cannot rot)."""
 import re
 from pathlib import Path
 
@@ -19,9 +19,9 @@ async def test_the_readme_example_runs_on_the_shipped_models(capsys):
     assert len(generated) == 80 and out[-1].startswith("rechazado: la temperatura")
 
 
-def test_the_readme_shows_the_example_as_it_is():
+def test_the_docs_show_the_example_as_it_is():
     example = (ROOT / "examples" / "api.py").read_text()
-    assert example.strip() in (ROOT / "README.md").read_text()
+    assert example.strip() in (ROOT / "docs" / "console.md").read_text()
 
 
 async def test_open_engine_keeps_channels_in_memory_unless_given_a_file(tmp_path):
