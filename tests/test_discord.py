@@ -1,4 +1,5 @@
-"""The Discord cog driven through real discord.py objects by dpytest (no network, no token)."""
+"""The Discord bot (its prefix commands and their answerer) driven through real discord.py objects
+by dpytest (no network, no token)."""
 import asyncio
 import glob
 import os
@@ -8,7 +9,7 @@ import discord.ext.test as dpytest
 import pytest
 from discord.ext import commands
 
-import bot.discord_cog as bot_cog
+import bot.discord_answerer as bot_answerer
 from bot.commands import Commands, Context
 from bot.discord_bot import create_bot
 from bot.discord_messages import MESSAGE_LIMIT, split_text
@@ -216,13 +217,13 @@ async def test_per_channel_cap_on_queued_work(engine):
 
 async def test_text_arguments_arrive_raw_so_a_trailing_space_counts(bot, engine, monkeypatch):
     charted = []
-    real_chart = bot_cog.bar_chart_png
+    real_chart = bot_answerer.bar_chart_png
 
     def chart(bars, title):  # what the chart of each reply shows
         charted.append((title, bars))
         return real_chart(bars, title)
 
-    monkeypatch.setattr(bot_cog, "bar_chart_png", chart)
+    monkeypatch.setattr(bot_answerer, "bar_chart_png", chart)
     await dpytest.message("!siguiente Y dijo Dios ")
     await dpytest.message("!siguiente Y dijo Dios")
     (title_a, bars_a), (title_b, bars_b) = charted
@@ -274,7 +275,7 @@ async def test_a_shutdown_gives_the_streaming_message_a_last_edit(bot, engine):
     hold = engine.model("gru").scheduler.step_hook = HoldAt(at=30)
     reply = asyncio.create_task(dpytest.message("!continua Dios"))
     await asyncio.to_thread(hold.reached.wait, 30)
-    closing = asyncio.create_task(bot.get_cog("verbo").shutdown())
+    closing = asyncio.create_task(bot.answerer.shutdown())
     await asyncio.sleep(0.05)
     hold.release()
     await asyncio.gather(reply, closing)
