@@ -21,7 +21,7 @@ import discord
 from discord.ext import commands
 
 from bot.chart import bar_chart_png
-from bot.commands import COMMANDS, Commands, Context, Reply
+from bot.commands import Commands, Context, Reply
 from bot.discord_asker import Asker
 from bot.discord_budget import RequestBudget
 from bot.discord_buttons import finished_view, streaming_view
@@ -37,7 +37,6 @@ from bot.discord_messages import (
 from bot.discord_options import DiscordOptions
 
 log = logging.getLogger("verbo.discord")
-LAYER_COMMANDS = {c.name: c for c in COMMANDS}
 # an answer that takes longer than this shows "verbo está escribiendo…" (one request) meanwhile
 TYPING_AFTER_SECONDS = 0.5
 RESTART_NOTE = "cortado: el bot se está reiniciando"
@@ -92,7 +91,9 @@ class DiscordAnswerer:
                               group=f"discord-server:{asker.guild_id}" if asker.guild_id else None,
                               may_configure_group=asker.manages_server(),
                               expect_mark=expect_mark)
-            async with self.typing_while_slow(asker, LAYER_COMMANDS[name].uses_model, ephemeral):
+            command = self.layer.find(name)  # None: the layer answers that it does not exist
+            uses_model = command is not None and command.uses_model
+            async with self.typing_while_slow(asker, uses_model, ephemeral):
                 reply = await self.layer.run(context, name, args)
             await self.send(asker, reply, context.channel, ephemeral)
         finally:

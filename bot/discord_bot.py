@@ -41,10 +41,10 @@ def default_intents() -> discord.Intents:
 class VerboBot(commands.Bot):
     def __init__(self, layer: Commands, options: DiscordOptions,
                  intents: discord.Intents | None = None, **client_options):
+        discord_seams.silence_voice_warnings()  # discord.py warns in Client.__init__
         super().__init__(command_prefix=options.prefix, intents=intents or default_intents(),
                          help_command=None, allowed_mentions=NO_MENTIONS, case_insensitive=True,
                          **client_options)
-        discord_seams.silence_voice_warnings()
         self.layer, self.options = layer, options
         self.budget = RequestBudget(options.global_rate)
         discord_seams.route_requests_through(self.http, self.budget)
