@@ -7,6 +7,10 @@ Each channel loops `!continua` (200 characters), `!probabilidad` and `!temperatu
 each final answer. Prints, per run: answers, REST calls, calls answered 429 (share), and the time
 from the command to its final edit (p50, p99). "sin presupuesto" sets VERBO_GLOBAL_RATE=100000,
 which is how the bot behaved before it had a budget: every 429 then is retried by discord.py.
+
+The fake Discord and the paced bot process live in the repository's `tests/`, which an installed
+verbo does not ship: this benchmark runs from a checkout of the repository only, and says so
+elsewhere.
 """
 from __future__ import annotations
 
@@ -16,12 +20,19 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' fake Discord
+CHECKOUT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(CHECKOUT))  # the tests' fake Discord, in a checkout of the repository
 
 from engine.weights import REPO_WEIGHTS  # noqa: E402
-from tests.fake_discord import FakeDiscord  # noqa: E402
-from tests.helpers.discord_process import start_bot  # noqa: E402
-from tests.helpers.discord_soak import soak  # noqa: E402
+
+try:
+    from tests.fake_discord import FakeDiscord
+    from tests.helpers.discord_process import start_bot
+    from tests.helpers.discord_soak import soak
+except ImportError:
+    sys.exit("error: `verbo bench discord_soak` usa el Discord falso de las pruebas (tests/), "
+             "que solo está en una copia del repositorio: ejecútalo desde ella "
+             "(pip install -e '.[test]')")
 
 
 async def one_run(label: str, channels: int, seconds: float, weights: Path, rate: str) -> list:

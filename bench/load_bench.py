@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import random
 import sys
@@ -196,6 +197,10 @@ def main(argv=None) -> int:
     parser.add_argument("--prefix", default="load", help="channel names (several processes on "
                                                          "one store use different prefixes)")
     args = parser.parse_args(argv)
+    if args.discord and importlib.util.find_spec("discord.ext.test") is None:
+        print("error: --discord usa dpytest (un extra de pruebas): pip install -e '.[test]'",
+              file=sys.stderr)
+        return 2
 
     async def go():
         with tempfile.TemporaryDirectory() as tmp:
@@ -208,7 +213,7 @@ def main(argv=None) -> int:
                 else:
                     report = await run_load(engine, args.channels, args.seconds,
                                             prefix=args.prefix)
-        where = "cog de Discord (dpytest)" if args.discord else "capa de comandos + motor"
+        where = "bot de Discord (dpytest)" if args.discord else "capa de comandos + motor"
         store = "PostgreSQL" if str(args.db or "").startswith("postgres") else "SQLite"
         where += f", {store}"
         print(report.table(f"{args.channels} canales, {report.seconds:.0f} s, {where}, "

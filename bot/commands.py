@@ -24,6 +24,7 @@ from engine import (
     parse_temperature,
     strip_accents,
 )
+from engine.settings import MAX_TEMPERATURE
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +59,54 @@ class Context:
 
 
 Handler = Callable[["Commands", Context, str], Awaitable[Reply]]
+# values to offer while someone types an option: (layer, what is typed, the other options given)
+Suggest = Callable[["Commands", str, dict], list[str]]
+
+
+@dataclass(frozen=True)
+class Option:
+    """A typed part of a command's argument, for front-ends that offer forms (Discord's slash
+    commands). The console and scripts read the argument as typed text; a form's values are
+    joined back into that text (`Command.arguments`), so the handler checks them the same way."""
+
+    name: str
+    help: str  # Spanish, a few words
+    kind: type = str  # str, int, float or bool
+    required: bool = False
+    # bounds: a number (for str, a length), or the name of an engine `Limits` field, so that a
+    # form accepts what the configured limits allow
+    low: float | str | None = None
+    high: float | str | None = None
+    choices: tuple[str, ...] = ()
+    suggest: Suggest | None = None
+    means: str = ""  # kind bool: the argument text a set flag stands for (alone)
+
+    def bound(self, which: float | str | None, limits) -> float | None:
+        return getattr(limits, which) if isinstance(which, str) else which
 
 
 @dataclass
 class Command:
     name: str
     usage: str
-    summary: str
+    summary: str  # the one Spanish help: `ayuda` and the slash command's description (≤ 100)
     handler: Handler
     configures: bool = False  # changes channel settings (may be restricted)
     takes_text: bool = False  # trailing spaces of the argument matter (text for the model)
     uses_model: bool = False  # may take a while (a front-end shows it is working)
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    options: tuple[Option, ...] = ()
+    group_only: bool = False  # only in a group (a Discord server): forms are not offered elsewhere
+
+    def arguments(self, values: dict) -> str:
+        """The argument text a form's values stand for: a set flag alone, else the values given,
+        in the options' order, separated by spaces."""
+        for option in self.options:
+            if option.kind is bool and values.get(option.name):
+                return option.means
+        given = [values.get(o.name) for o in self.options if o.kind is not bool]
+        return " ".join(f"{v:g}" if isinstance(v, float) else str(v)
+                        for v in given if v is not None and v != "")
 
 
 def describe_score(score) -> str:
@@ -396,6 +433,23 @@ def describe_group(stored: dict) -> str:
     return f"valores del servidor: {values} (los canales que no fijen los suyos)"
 
 
+def suggest_models(layer: "Commands", typed: str, others: dict) -> list[str]:
+    return [m for m in layer.engine.available_models() if typed.lower() in m]
+
+
+def suggest_commands(layer: "Commands", typed: str, others: dict) -> list[str]:
+    return [c.name for c in COMMANDS if c.name.startswith(typed.lower())]
+
+
+def suggest_server_value(layer: "Commands", typed: str, others: dict) -> list[str]:
+    """`servidor`'s value: a model's name, or after `borra` the setting to clear."""
+    if others.get("ajuste") == "modelo":
+        return suggest_models(layer, typed, others)
+    if others.get("ajuste") == "borra":
+        return list(GROUP_SETTINGS)
+    return []
+
+
 def out_of_vocabulary(report) -> str:
     return f"fuera del vocabulario: {report.describe()}" if report.changed else ""
 
@@ -419,39 +473,62 @@ def ranking_table(rows, everything=None) -> str:
     return "\n".join(lines)
 
 
+# a text in a form: Discord's own cap is 6,000 characters per command
+FORM_TEXT = 1500
+
 COMMANDS = [
     Command("continua", "continua [texto]",
             "continúa el texto del canal; si das texto, primero lo lee", Commands.continua,
-            aliases=("sigue", "c"), takes_text=True, uses_model=True),
+            aliases=("sigue", "c"), takes_text=True, uses_model=True,
+            options=(Option("texto", "el texto que el modelo lee antes de seguir (opcional)",
+                            low=1, high=FORM_TEXT),)),
     Command("otra", "otra", "vuelve a generar la última continuación, desde donde empezó "
             "(sustituye a la anterior)", Commands.otra, aliases=("otravez", "o"),
             uses_model=True),
     Command("temperatura", "temperatura [valor]",
             "muestra o cambia la temperatura (0 = lo más probable; 1 = el modelo tal cual; "
-            "máx. 5)", Commands.temperatura, configures=True, aliases=("temp", "t")),
+            "máx. 5)", Commands.temperatura, configures=True, aliases=("temp", "t"),
+            options=(Option("valor", f"0 = lo más probable; 1 = el modelo tal cual; hasta "
+                            f"{MAX_TEMPERATURE:g}", float, low=0.0, high=MAX_TEMPERATURE),)),
     Command("probabilidad", "probabilidad <texto>",
             "lo probable que es un texto: log-verosimilitud, bits por carácter, perplejidad y "
-            "un mapa de calor de la sorpresa de cada carácter", Commands.probabilidad,
-            aliases=("prob", "p"), takes_text=True, uses_model=True),
+            "mapa de calor", Commands.probabilidad,
+            aliases=("prob", "p"), takes_text=True, uses_model=True,
+            options=(Option("texto", "el texto que se puntúa", required=True, low=1,
+                            high=FORM_TEXT),)),
     Command("siguiente", "siguiente <texto>",
             "distribución del carácter siguiente tras el texto (gráfico de barras)",
-            Commands.siguiente, takes_text=True, uses_model=True),
+            Commands.siguiente, takes_text=True, uses_model=True,
+            options=(Option("texto", "el texto; un espacio al final pregunta por la palabra "
+                            "siguiente", required=True, low=1, high=FORM_TEXT),)),
     Command("compara", "compara a | b | …", "ordena varios textos por verosimilitud",
-            Commands.compara, uses_model=True),
+            Commands.compara, uses_model=True,
+            options=(Option("textos", "los textos, separados por |", required=True, low=1,
+                            high=FORM_TEXT),)),
     Command("permuta", "permuta <palabra>",
             f"ordena las permutaciones de una palabra (hasta {MAX_PERMUTE_LETTERS} letras)",
-            Commands.permuta, uses_model=True),
+            Commands.permuta, uses_model=True,
+            # letters the vocabulary drops do not count: a form lets through twice as many
+            options=(Option("palabra", f"hasta {MAX_PERMUTE_LETTERS} letras", required=True,
+                            low=1, high=2 * MAX_PERMUTE_LETTERS),)),
     Command("modelo", "modelo [nombre]",
             "muestra o cambia el modelo (gru, lstm, srnn, trigrama, mezcla…)",
-            Commands.modelo, configures=True, uses_model=True),
+            Commands.modelo, configures=True, uses_model=True,
+            options=(Option("nombre", "gru, lstm, mezcla…", suggest=suggest_models),)),
     Command("parada", "parada [frase|línea|versículo|no]",
             "dónde puede acabar una generación antes de su longitud", Commands.parada,
-            configures=True),
+            configures=True,
+            options=(Option("donde", "frase, línea, versículo o no",
+                            choices=tuple(STOP_WORDS.values())),)),
     Command("longitud", "longitud [n]", "muestra o cambia cuántos caracteres se generan",
-            Commands.longitud, configures=True),
+            Commands.longitud, configures=True,
+            options=(Option("caracteres", "cuántos (el máximo lo fija VERBO_MAX_LENGTH)", int,
+                            low=1, high="max_length"),)),
     Command("semilla", "semilla [n|no]",
             "fija una semilla (generaciones reproducibles) o la quita", Commands.semilla,
-            configures=True),
+            configures=True,
+            options=(Option("valor", "un número entero", int, low=0, high=2**31 - 1),
+                     Option("quitar", "quita la semilla", bool, means="no"))),
     Command("reinicia", "reinicia", "olvida el estado del canal: se empieza desde cero",
             Commands.reinicia, configures=True, aliases=("reset",)),
     Command("para", "para", "detiene la generación en curso", Commands.para,
@@ -459,7 +536,12 @@ COMMANDS = [
     Command("estado", "estado", "ajustes y estado del canal (y de dónde viene cada valor)",
             Commands.estado),
     Command("servidor", "servidor [ajuste valor]",
-            "valores por defecto del servidor para sus canales: modelo, temperatura, longitud "
-            "(cambiarlos necesita «Gestionar servidor»)", Commands.servidor, uses_model=False),
-    Command("ayuda", "ayuda [comando]", "esta ayuda", Commands.ayuda, aliases=("help", "h")),
+            "valores por defecto de los canales: modelo, temperatura, longitud"
+            " (cambiarlos: «Gestionar servidor»)", Commands.servidor, uses_model=False, group_only=True,
+            options=(Option("ajuste", "qué cambiar (o borra)",
+                            choices=(*GROUP_SETTINGS, "borra")),
+                     Option("valor", "el valor nuevo; con borra, el ajuste que se borra (vacío: "
+                            "todos)", suggest=suggest_server_value))),
+    Command("ayuda", "ayuda [comando]", "esta ayuda", Commands.ayuda, aliases=("help", "h"),
+            options=(Option("comando", "un comando", suggest=suggest_commands),)),
 ]

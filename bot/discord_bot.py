@@ -1,36 +1,29 @@
-"""The Discord bot: a `commands.Bot` that gets its command layer and options in `__init__`, adds
-its cog and publishes the slash commands in `setup_hook` (after login, when Discord has told it
-the application id), and is run as discord.py's examples do: `async with bot: await bot.start()`.
+"""The Discord bot: a `commands.Bot` that gets its command layer and options in `__init__`,
+answers every entry point through one `DiscordAnswerer` (`bot.answerer`, a plain service, not a
+cog), adds the commands generated from the layer's table and publishes the slash commands in
+`setup_hook` (after login, when Discord has told it the application id), and closes gracefully:
+`close()` first stops the generations being shown and gives their messages a last edit. Run as
+discord.py's examples do: `async with bot: await bot.start()` (`bot.discord_run`).
 """
 from __future__ import annotations
 
 import logging
 
 import discord
-import yarl
 from discord.ext import commands
 
+from bot import discord_commands, discord_seams
 from bot.commands import Commands
+from bot.discord_answerer import DiscordAnswerer
+from bot.discord_asker import MessageAsker
 from bot.discord_budget import RequestBudget
 from bot.discord_buttons import ChannelButton
-from bot.discord_cog import VerboCog
 from bot.discord_messages import MESSAGE_LIMIT, NO_MENTIONS, say
 from bot.discord_options import DiscordOptions
-from bot.discord_slash import SlashCommands
 from bot.identify import IdentifyGate
 from bot.shards import ShardPlan
 
 log = logging.getLogger("verbo.discord")
-# verbo never joins voice channels: no warnings at every start that voice libraries are missing
-discord.VoiceClient.warn_nacl = False
-discord.VoiceClient.warn_dave = False
-
-
-def use_endpoints(api_url: str, gateway_url: str) -> None:
-    """Where discord.py reaches Discord: its REST base and the gateway it connects to (a proxy,
-    or the tests' fake Discord); Discord's own by default."""
-    discord.http.Route.BASE = api_url.rstrip("/")
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
 def default_intents() -> discord.Intents:
@@ -48,30 +41,20 @@ def default_intents() -> discord.Intents:
 class VerboBot(commands.Bot):
     def __init__(self, layer: Commands, options: DiscordOptions,
                  intents: discord.Intents | None = None, **client_options):
+        discord_seams.silence_voice_warnings()  # discord.py warns in Client.__init__
         super().__init__(command_prefix=options.prefix, intents=intents or default_intents(),
                          help_command=None, allowed_mentions=NO_MENTIONS, case_insensitive=True,
                          **client_options)
         self.layer, self.options = layer, options
         self.budget = RequestBudget(options.global_rate)
-        self.budget.install(self.http)
+        discord_seams.route_requests_through(self.http, self.budget)
         if options.gateway_url != DiscordOptions.gateway_url:
-            self.use_gateway_proxy(options.gateway_url)
-
-    def use_gateway_proxy(self, url: str) -> None:
-        """An AutoShardedBot asks Discord for the gateway's URL; a proxy's replaces it."""
-        ask = self.http.get_bot_gateway
-
-        async def get_bot_gateway():
-            shards, _, limits = await ask()
-            return shards, url, limits
-
-        self.http.get_bot_gateway = get_bot_gateway
+            discord_seams.use_gateway_proxy(self.http, options.gateway_url)
+        self.answerer = DiscordAnswerer(layer, options, self.budget)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(ChannelButton)  # buttons of messages sent before a restart too
-        verbo = VerboCog(self.layer, self.options, self.budget)
-        await self.add_cog(verbo)
-        await self.add_cog(SlashCommands(verbo, self.tree))
+        discord_commands.install(self, self.answerer)
         if self.options.sync_commands:  # slash commands appear once Discord has the tree
             try:
                 synced = await self.tree.sync()
@@ -81,10 +64,20 @@ class VerboBot(commands.Bot):
                 log.info("%d comandos de barra publicados", len(synced))
 
     async def on_command_error(self, ctx: commands.Context, error: Exception) -> None:
-        # the cog answers its own commands' errors; an unknown command gets the layer's suggestion
-        if isinstance(error, commands.CommandNotFound):
+        if getattr(ctx, "answered", False):  # the answerer has told the person already
+            return
+        asker = MessageAsker(ctx.message)
+        if isinstance(error, commands.CommandNotFound):  # the layer's suggestion
             reply = self.layer.unknown(ctx.invoked_with or "")
-            await say(ctx, f"⚠️ {reply.text}"[:MESSAGE_LIMIT])
+            await say(asker, f"⚠️ {reply.text}"[:MESSAGE_LIMIT])
+        else:
+            await self.answerer.refuse(asker, error, ctx.message.content[:100])
+
+    async def close(self) -> None:
+        """Generations being shown stop first and their messages get a last edit saying so;
+        then the connection closes."""
+        await self.answerer.shutdown()
+        await super().close()
 
 
 class ShardedVerboBot(VerboBot, commands.AutoShardedBot):

@@ -3,8 +3,9 @@
 Discord allows a bot 50 requests a second in all (the global limit) and counts every 429 towards
 the invalid-request limit (10,000 in 10 minutes, then the IP is banned for a while), so the bot
 stays under it on its own side instead of learning from 429s: every REST call waits for a token of
-one leaky bucket (aiolimiter). Streaming edits space out as more messages stream at once, an edit
-in the middle of a stream is skipped while the bucket is empty (the next one shows the text), the
+one leaky bucket (aiolimiter; `bot.discord_seams.route_requests_through` routes discord.py's
+requests through it). Streaming edits space out as more messages stream at once, an edit in the
+middle of a stream is skipped while the bucket is empty (the next one shows the text), the
 typing indicator likewise; the last edit of a message always waits its turn.
 
 Interaction responses do not count towards Discord's global limit, and go through discord.py's
@@ -26,16 +27,6 @@ class RequestBudget:
         self.per_second = per_second
         self.limiter = AsyncLimiter(max(1.0, per_second * PERIOD), PERIOD)
         self.streaming = 0  # messages streaming right now
-
-    def install(self, http) -> None:
-        """Route every request of discord.py's HTTP client through the bucket."""
-        send = http.request
-
-        async def request(route, **kwargs):
-            async with self.limiter:
-                return await send(route, **kwargs)
-
-        http.request = request
 
     def spare(self) -> bool:
         """Whether a request could go now without waiting (for the ones that may be skipped)."""

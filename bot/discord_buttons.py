@@ -5,34 +5,19 @@ the channel's text) and "Otra vez" (sample that continuation again, in its place
 `custom_id`s are stable and carry what they need (discord.py's `DynamicItem`): after a restart
 the bot still answers them, with no view kept in memory. A finished generation's buttons carry
 the mark of the channel's state after it (`Engine.mark`); pressed once the channel has moved on
-(another generation, a reset), they answer so, privately, and change nothing.
+(another generation, a reset), they answer so, privately, and change nothing. A press is
+answered by the bot's `DiscordAnswerer`, like a command.
 """
 from __future__ import annotations
 
 import discord
-from discord.ext import commands
-from discord.ext.commands.view import StringView
+
+from bot.discord_asker import InteractionAsker
 
 LABELS = {"continuar": ("Continuar", "▶️", discord.ButtonStyle.primary),
           "otra": ("Otra vez", "🔁", discord.ButtonStyle.secondary),
           "parar": ("Parar", "⏹️", discord.ButtonStyle.danger)}
 LAYER_COMMAND = {"continuar": "continua", "otra": "otra", "parar": "para"}
-
-
-def interaction_context(interaction: discord.Interaction) -> commands.Context:
-    """A command context for a button press, as discord.py makes one for a slash command
-    (`Context.from_interaction`, which refuses interactions without a command): its author is
-    whoever pressed, and its replies go through the interaction."""
-    synthetic = {"id": interaction.id, "reactions": [], "embeds": [], "mention_everyone": False,
-                 "tts": False, "pinned": False, "edited_timestamp": None, "type": 0,
-                 "flags": 0, "content": "", "mentions": [], "mention_roles": [],
-                 "attachments": []}
-    channel = interaction.channel or discord.PartialMessageable(
-        state=interaction._state, guild_id=interaction.guild_id, id=interaction.channel_id)
-    message = discord.Message(state=interaction._state, channel=channel, data=synthetic)
-    message.author = interaction.user
-    return commands.Context(message=message, bot=interaction.client, view=StringView(""),
-                            prefix="", interaction=interaction)
 
 
 class ChannelButton(discord.ui.DynamicItem[discord.ui.Button],
@@ -49,10 +34,9 @@ class ChannelButton(discord.ui.DynamicItem[discord.ui.Button],
         return cls(match["action"], match["mark"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        verbo = interaction.client.get_cog("verbo")
-        ctx = interaction_context(interaction)
-        await verbo.answer(ctx, LAYER_COMMAND[self.action], "",
-                           ephemeral=self.action == "parar", expect_mark=self.mark)
+        await interaction.client.answerer.answer(
+            InteractionAsker(interaction), LAYER_COMMAND[self.action],
+            ephemeral=self.action == "parar", expect_mark=self.mark)
 
 
 def streaming_view() -> discord.ui.View:

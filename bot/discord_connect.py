@@ -24,8 +24,12 @@ REQUEST_SECONDS = 10.0
 LONGEST_WAIT = 30.0
 
 
-class DiscordUnreachable(Exception):
-    """Discord did not answer after every retry; the message is the Spanish line to show."""
+class DiscordStartError(Exception):
+    """The bot cannot start; the message is the Spanish line to show."""
+
+
+class DiscordUnreachable(DiscordStartError):
+    """Discord did not answer after every retry."""
 
 
 def cause(error: BaseException) -> str:

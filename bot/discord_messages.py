@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import discord
-from discord.ext import commands
 
+from bot.discord_asker import Asker
 from bot.render import DISCORD, heatmap_ansi, heatmap_plain
 
 MESSAGE_LIMIT = 2000
@@ -24,26 +24,12 @@ def safe(text: str) -> str:
     return text.translate(UNSAFE)
 
 
-async def say(ctx: commands.Context, content: str, ansi: bool = False,
+async def say(asker: Asker, content: str, ansi: bool = False, ephemeral: bool = False,
               **kwargs) -> discord.Message:
-    """Send a message; `ansi` for the bot's own colour codes (text the model read, never what a
-    person typed as is), which are kept."""
-    return await ctx.send(content if ansi else safe(content), allowed_mentions=NO_MENTIONS,
-                          **kwargs)
-
-
-class EphemeralContext:
-    """A context whose messages only the person who asked sees (an interaction's)."""
-
-    def __init__(self, ctx: commands.Context):
-        self.ctx = ctx
-        self.interaction = ctx.interaction
-
-    async def send(self, *args, **kwargs) -> discord.Message:
-        return await self.ctx.send(*args, ephemeral=True, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self.ctx, name)
+    """Send a message to whoever asked; `ansi` for the bot's own colour codes (text the model
+    read, never what a person typed as is), which are kept; `ephemeral`: seen by them alone."""
+    return await asker.send(content if ansi else safe(content), ephemeral=ephemeral,
+                            allowed_mentions=NO_MENTIONS, **kwargs)
 
 
 class StreamGone(Exception):
@@ -93,9 +79,11 @@ def heatmap_block(heat: list[tuple[str, float]]) -> str:
 class StreamingMessage:
     """A reply that grows: edits one message, throttled, and moves on to a new one when full."""
 
-    def __init__(self, ctx: commands.Context, interval: float, budget=None,
-                 view: discord.ui.View | None = None, limit: int = MESSAGE_LIMIT - 10):
-        self.ctx, self.interval, self.budget, self.limit = ctx, interval, budget, limit
+    def __init__(self, asker: Asker, interval: float, budget=None,
+                 view: discord.ui.View | None = None, limit: int = MESSAGE_LIMIT - 10,
+                 ephemeral: bool = False):
+        self.asker, self.interval, self.budget, self.limit = asker, interval, budget, limit
+        self.ephemeral = ephemeral
         self.view = view  # the buttons while it streams
         self.message: discord.Message | None = None
         self.text = ""
@@ -131,7 +119,8 @@ class StreamingMessage:
             view = self.view
         try:
             if self.message is None:
-                self.message = await say(self.ctx, content, **({"view": view} if view else {}))
+                self.message = await say(self.asker, content, ephemeral=self.ephemeral,
+                                         **({"view": view} if view else {}))
             else:
                 await self.message.edit(content=safe(content), allowed_mentions=NO_MENTIONS,
                                         view=view)

@@ -1,4 +1,5 @@
-"""The Discord cog driven through real discord.py objects by dpytest (no network, no token)."""
+"""The Discord bot (its prefix commands and their answerer) driven through real discord.py objects
+by dpytest (no network, no token)."""
 import asyncio
 import glob
 import os
@@ -8,7 +9,7 @@ import discord.ext.test as dpytest
 import pytest
 from discord.ext import commands
 
-import bot.discord_cog as bot_cog
+import bot.discord_answerer as bot_answerer
 from bot.commands import Commands, Context
 from bot.discord_bot import create_bot
 from bot.discord_messages import MESSAGE_LIMIT, split_text
@@ -216,13 +217,13 @@ async def test_per_channel_cap_on_queued_work(engine):
 
 async def test_text_arguments_arrive_raw_so_a_trailing_space_counts(bot, engine, monkeypatch):
     charted = []
-    real_chart = bot_cog.bar_chart_png
+    real_chart = bot_answerer.bar_chart_png
 
     def chart(bars, title):  # what the chart of each reply shows
         charted.append((title, bars))
         return real_chart(bars, title)
 
-    monkeypatch.setattr(bot_cog, "bar_chart_png", chart)
+    monkeypatch.setattr(bot_answerer, "bar_chart_png", chart)
     await dpytest.message("!siguiente Y dijo Dios ")
     await dpytest.message("!siguiente Y dijo Dios")
     (title_a, bars_a), (title_b, bars_b) = charted
@@ -274,7 +275,7 @@ async def test_a_shutdown_gives_the_streaming_message_a_last_edit(bot, engine):
     hold = engine.model("gru").scheduler.step_hook = HoldAt(at=30)
     reply = asyncio.create_task(dpytest.message("!continua Dios"))
     await asyncio.to_thread(hold.reached.wait, 30)
-    closing = asyncio.create_task(bot.get_cog("verbo").shutdown())
+    closing = asyncio.create_task(bot.answerer.shutdown())
     await asyncio.sleep(0.05)
     hold.release()
     await asyncio.gather(reply, closing)
@@ -301,3 +302,52 @@ async def test_otra_samples_the_last_continuation_again(bot, engine):
     await dpytest.message("!otra")
     assert len(bot.test_events["edits"]) > edits  # a new message was written …
     assert bot.test_events["edits"][-1] == first  # … the same seed from the same start
+
+
+async def test_a_new_command_is_one_table_row_and_one_handler(engine, monkeypatch):
+    """A row added to the layer's table (with its handler) becomes a prefix command with its
+    aliases and a slash command with its typed option, nothing else written for Discord."""
+    from discord import app_commands
+
+    from bot import commands as layer
+    from bot.commands import Command, Option, Reply
+
+    async def eco(self, ctx, args):
+        return Reply(f"eco: {args}")
+
+    row = Command("eco", "eco <texto>", "repite el texto", eco, aliases=("e",),
+                  options=(Option("texto", "lo que se repite", required=True, low=1, high=50),))
+    monkeypatch.setattr(layer, "COMMANDS", [*layer.COMMANDS, row])
+    monkeypatch.setattr("bot.discord_commands.COMMANDS", layer.COMMANDS)
+    instance = create_bot(Commands(engine), DiscordOptions(edit_interval=0.0), intents=TEST_INTENTS)
+    dpytest.configure(instance)
+    await instance._async_setup_hook()
+    await instance.setup_hook()
+    try:
+        await dpytest.message("!e hola")  # the alias, answered by the row's handler
+        assert dpytest.verify().message().content("eco: hola")
+        slash = instance.tree.get_command("eco")
+        assert slash.description == "repite el texto"
+        (texto,) = slash.parameters
+        assert texto.required and texto.type is discord.AppCommandOptionType.string
+        assert (texto.min_value, texto.max_value) == (1, 50)  # for a string: its length
+        assert isinstance(slash, app_commands.Command)
+    finally:
+        await dpytest.empty_queue()
+        instance.ws = None
+        await instance.close()
+
+
+def test_slash_ranges_come_from_the_configured_limits(engine):
+    from bot.commands import COMMANDS
+    from bot.discord_answerer import DiscordAnswerer
+    from bot.discord_budget import RequestBudget
+    from bot.discord_commands import slash_command
+    from engine import Limits
+
+    options = DiscordOptions()
+    answerer = DiscordAnswerer(Commands(engine), options, RequestBudget(options.global_rate))
+    longitud = next(c for c in COMMANDS if c.name == "longitud")
+    (caracteres,) = slash_command(longitud, answerer, Limits(max_length=4321)).parameters
+    assert (caracteres.min_value, caracteres.max_value) == (1, 4321)
+    assert caracteres.type is discord.AppCommandOptionType.integer and not caracteres.required

@@ -4,6 +4,7 @@ import pytest
 
 from tests.fake_discord import FakeDiscord
 from tests.helpers.discord_process import start_bot
+from tests.helpers.discord_soak import interaction_answer as answer_to
 
 EPHEMERAL = 1 << 6
 
@@ -30,15 +31,6 @@ def published(fake, name):
 
 def option(command, name):
     return next(o for o in command["options"] if o["name"] == name)
-
-
-def answer_to(fake, pending):
-    """The interaction's answer once it has text and is final (no cursor)."""
-    for message in fake.bot_messages(fake.channels[pending.channel.id]):
-        if message.payload.get("type") == 20 and message.content and \
-                "▌" not in message.content and message.id >= pending.id:
-            return message
-    return None
 
 
 async def slash(fake, channel, name, options=None, person=1):

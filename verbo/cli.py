@@ -191,60 +191,31 @@ async def read_lines(stream):
 async def discord_main(config) -> int:
     import logging
 
-    import discord
-
     from bot.commands import Commands
-    from bot.discord_bot import create_bot, use_endpoints
-    from bot.discord_connect import NETWORK_ERRORS, DiscordUnreachable, cause, wait_for_discord
+    from bot.discord_connect import DiscordStartError
+    from bot.discord_run import reach_discord, serve
     from bot.shards import ShardError
 
-    log = logging.getLogger("verbo.discord")
     try:
         shards = config.shard_plan()
     except ShardError as error:
         return fail(str(error))
     options = config.discord_options()
-    use_endpoints(options.api_url, options.gateway_url)
     try:  # before loading models: a bot that cannot reach Discord says so at once
-        await wait_for_discord(options.api_url, options.connect_retries)
-    except DiscordUnreachable as error:
+        await reach_discord(options)
+    except DiscordStartError as error:
         return fail(str(error))
     engine = await open_engine(config)
     if engine is None:
         return 2
-    if shards is not None:
-        log.info("este proceso: %s", shards.describe())
-    bot = create_bot(Commands(engine, config.prefix), options, shards)
-    loop = asyncio.get_running_loop()
-    async def close_gracefully(signal_name: str) -> None:
-        # generations stop first and their messages get a last edit; then the connection closes
-        log.info("señal %s: cerrando", signal_name)
-        cog = bot.get_cog("verbo")
-        if cog is not None:
-            await cog.shutdown()
-        await bot.close()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda s=sig: asyncio.ensure_future(close_gracefully(s.name)))
-    from bot import health
-
-    stop_health = await health.serve(engine, health.bot_shards(bot), config.health_port,
-                                     config.health_seconds, config.health_host)
     try:
-        async with bot:
-            await bot.start(config.discord_token)
-    except discord.LoginFailure:
-        return fail("Discord rechazó el token (DISCORD_TOKEN); revísalo en el portal de "
-                    "desarrolladores")
-    except discord.PrivilegedIntentsRequired:
-        return fail("activa el intent «Message Content» del bot en el portal de "
-                    "desarrolladores de Discord")
-    except (*NETWORK_ERRORS, discord.GatewayNotFound, discord.DiscordServerError) as error:
-        return fail(f"se perdió la conexión con Discord al arrancar: {cause(error)}")
+        await serve(Commands(engine, config.prefix), options, shards, config.discord_token,
+                    config.health_port, config.health_seconds, config.health_host)
+    except DiscordStartError as error:
+        return fail(str(error))
     finally:
-        await stop_health()
         await engine.close()  # stops running generations and saves every channel's state
-        log.info("cerrado: estados guardados")
+        logging.getLogger("verbo.discord").info("cerrado: estados guardados")
     return 0
 
 

@@ -1,6 +1,7 @@
 """A sustained load on the bot through the fake Discord: every channel a person typing commands
 in a loop (mostly `!continua` of 200 characters, some `!probabilidad` and `!temperatura`), each
-waiting for the bot's final answer before the next. Used by the load test and `bench/discord_soak`.
+waiting for the bot's final answer before the next. Used by the load test and `bench/discord_soak`;
+`final_reply` and `interaction_answer` are how the Discord tests read the bot's answers.
 """
 from __future__ import annotations
 
@@ -35,6 +36,15 @@ def final_reply(fake, channel, count):
     messages = fake.bot_messages(channel, include_deleted=True)
     if len(messages) >= count and CURSOR not in messages[count - 1].content:
         return messages[count - 1]
+    return None
+
+
+def interaction_answer(fake, pending):
+    """An interaction's answer once it has text and is final (no cursor)."""
+    for message in fake.bot_messages(fake.channels[pending.channel.id]):
+        if message.payload.get("type") == 20 and message.content and \
+                CURSOR not in message.content and message.id >= pending.id:
+            return message
     return None
 
 
