@@ -60,3 +60,24 @@ def shared_db(request, tmp_path):
     if request.param == "sqlite":
         return str(tmp_path / "shared.sqlite3")
     return request.getfixturevalue("postgres_server").new_database()
+
+
+def skipped_groups(reports) -> list[str]:
+    """"REASON (N tests: FILES)" for each reason tests skipped for, most tests first."""
+    groups: dict[str, list[str]] = {}
+    for report in reports:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(
+            report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        groups.setdefault(reason, []).append(report.nodeid.split("::")[0].rsplit("/", 1)[-1])
+    return [f"{reason} ({len(files)} test{'s' * (len(files) > 1)}: "
+            f"{', '.join(sorted(set(files)))})"
+            for reason, files in sorted(groups.items(), key=lambda g: -len(g[1]))]
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line at the end naming every group of tests that skipped and why, so that a skip
+    (no PostgreSQL, no TensorFlow, no JAX) is never silent."""
+    groups = skipped_groups(terminalreporter.stats.get("skipped", []))
+    if groups:
+        terminalreporter.write_line("skipped: " + "; ".join(groups), yellow=True)

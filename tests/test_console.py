@@ -34,10 +34,15 @@ async def test_ctrl_c_cancels_the_running_command_and_the_console_goes_on(
     scheduler = engine.model("gru").scheduler
     hold = scheduler.step_hook = HoldAt(at=3)
 
-    async def press_ctrl_c(inp):
-        await asyncio.to_thread(hold.reached.wait, 30)  # the command is in the worker
+    async def press_ctrl_c(inp, repl):
+        assert await asyncio.to_thread(hold.reached.wait, 30), "the command never ran"
         inp.send_text("\x03")
-        await asyncio.sleep(0.2)  # the console has read the key and cancelled
+        # the worker is still held: the key must act now, not once the command is over
+        if answer is None:  # a generation is asked to stop (it keeps what it wrote)
+            ticket = engine.store.cached_session("repl").ticket
+            await wait_for(lambda: ticket.cancel_requested)
+        else:  # any other command is abandoned at once
+            await wait_for(lambda: STOPPED in repl.printer.out.getvalue())
         hold.release()
         await wait_for(lambda: scheduler.active_count == 0)  # its rows were freed
         inp.send_text("!estado\r\x04")
@@ -65,10 +70,11 @@ async def test_ctrl_c_while_a_model_loads_abandons_it_and_changes_nothing(
 
     monkeypatch.setattr(facade, "load_kernel", slow_load)
 
-    async def press_ctrl_c(inp):
-        await asyncio.to_thread(reached.wait, 30)
+    async def press_ctrl_c(inp, repl):
+        assert await asyncio.to_thread(reached.wait, 30), "the model never started loading"
         inp.send_text("\x03")
-        await asyncio.sleep(0.2)
+        # abandoned while the load is still held, not once it has finished
+        await wait_for(lambda: STOPPED in repl.printer.out.getvalue())
         release.set()
         inp.send_text("!estado\r\x04")
 
@@ -83,28 +89,39 @@ async def test_a_second_ctrl_c_at_an_idle_prompt_leaves(engine, tmp_path):
     assert "Ctrl-C otra vez" in out.getvalue() and "¡hasta luego!" in out.getvalue()
 
 
-async def test_what_is_typed_during_a_generation_runs_after_it(engine, tmp_path):
+async def test_what_is_typed_during_a_generation_runs_after_it(engine, tmp_path, monkeypatch):
     hold = engine.model("gru").scheduler.step_hook = HoldAt(at=20)
+    generating_when_estado_ran = []
+    real_status = engine.status
 
-    async def type_ahead(inp):
-        await asyncio.to_thread(hold.reached.wait, 30)
+    async def recording_status(channel):  # what `!estado` asks the engine
+        generating_when_estado_ran.append(engine.store.cached_session(channel).busy)
+        return await real_status(channel)
+
+    monkeypatch.setattr(engine, "status", recording_status)
+
+    async def type_ahead(inp, repl):
+        assert await asyncio.to_thread(hold.reached.wait, 30), "the generation never ran"
         inp.send_text("!estado\r")  # typed while the generation is held mid-way
-        await asyncio.sleep(0.2)
+        await wait_for(lambda: repl.queue.qsize() == 1)  # read, and queued
+        assert generating_when_estado_ran == []  # not run while the generation is held
         hold.release()
         inp.send_text("\x04")
 
     out = await run_session(engine, tmp_path, "!longitud 300\rDios dijo:\r", during=type_ahead)
     text = out.getvalue()
+    assert generating_when_estado_ran == [False]  # it ran once, with no generation running
     # a queued line is shown when its command starts: after the whole generation
     generated, after = text.split("verbo> !estado")
     assert "…" in generated and "modelo gru · temperatura" in after
     assert STOPPED not in text  # the generation ran to its end first
+    assert (await engine.store.get("repl")).state is not None
 
 
 async def test_para_typed_during_a_generation_stops_it_at_once(engine, tmp_path):
     hold = engine.model("gru").scheduler.step_hook = HoldAt(at=20)
 
-    async def type_para(inp):
+    async def type_para(inp, repl):
         await asyncio.to_thread(hold.reached.wait, 30)
         ticket = engine.store.cached_session("repl").ticket
         inp.send_text("!para\r")
@@ -119,7 +136,7 @@ async def test_para_typed_during_a_generation_stops_it_at_once(engine, tmp_path)
 
 
 async def test_up_finds_the_last_line_starting_with_what_is_typed(engine, tmp_path):
-    async def search(inp):
+    async def search(inp, repl):
         await asyncio.sleep(0.5)  # the two lines have gone into the history
         inp.send_text("!prob\x1b[A")  # Up: the last line starting with "!prob"
         await asyncio.sleep(0.2)

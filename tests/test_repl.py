@@ -42,7 +42,7 @@ async def test_generated_text_streams_in_pieces(engine, tmp_path):
 async def test_ctrl_c_stops_the_generation_not_the_repl(engine, tmp_path):
     hold = engine.model("gru").scheduler.step_hook = HoldAt()
 
-    async def press_ctrl_c(inp):
+    async def press_ctrl_c(inp, repl):
         await asyncio.to_thread(hold.reached.wait, 30)  # the generation is under way
         ticket = engine.store.cached_session("repl").ticket
         inp.send_text("\x03")

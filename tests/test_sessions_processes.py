@@ -2,6 +2,7 @@
 lost, caches see each other's writes, a generation's state never overwrites newer settings; and
 the SQLite schema migrates."""
 import asyncio
+import json
 import os
 import sqlite3
 import subprocess
@@ -64,19 +65,36 @@ async def test_a_script_changes_a_setting_while_the_console_is_open(weights_root
         assert (settings.temperature, settings.length) == (0.9, 40)
 
 
-def test_two_processes_changing_different_fields_lose_nothing(weights_root, shared_db):
-    db = shared_db
-    count = 150
+def test_two_processes_changing_different_fields_lose_nothing(weights_root, shared_db,
+                                                             tmp_path):
+    db, count, fields = shared_db, 150, ("length", "seed")
     processes = [subprocess.Popen([sys.executable, "-m", "tests.helpers.setter", str(db),
-                                   str(weights_root), "c", name, str(count)],
+                                   str(weights_root), "c", name, str(count), str(tmp_path),
+                                   str(len(fields))],
                                   stdout=subprocess.PIPE, text=True, cwd=ROOT,
                                   env=dict(os.environ, PYTHONPATH=str(ROOT)))
-                 for name in ("length", "seed")]
-    for process in processes:
-        assert process.communicate(timeout=120)[0].strip() == "DONE"
+                 for name in fields]
+    wait_for_files(tmp_path, [f"ready-{name}" for name in fields], processes)
+    (tmp_path / "go").touch()  # both engines are open: they start together
+    outputs = [process.communicate(timeout=120)[0].split("\n") for process in processes]
+    for name, other, output in [(fields[0], fields[1], outputs[0]),
+                                (fields[1], fields[0], outputs[1])]:
+        assert output[-2:] == ["DONE", ""], output
+        half = json.loads(output[0].removeprefix("HALF "))
+        # half-way, each saw the other's first half land: the writes interleaved
+        assert half[name] == count // 2 and half[other] >= count // 2, (name, half)
     settings, version = stored(db, "c")
     assert (settings.length, settings.seed) == (count, count)
     assert version == 2 * count  # every write was one version
+
+
+def wait_for_files(folder: Path, names: list[str], processes, seconds: float = 120) -> None:
+    """Until every process has written its file (each says so once it is ready)."""
+    deadline = time.monotonic() + seconds
+    while not all((folder / name).exists() for name in names):
+        assert time.monotonic() < deadline, "the processes never got ready"
+        assert all(p.poll() is None for p in processes), "a process ended before it was ready"
+        time.sleep(0.01)
 
 
 async def test_a_finishing_generation_keeps_another_processes_settings(weights_root, tmp_path,
@@ -127,17 +145,19 @@ async def test_a_session_evicted_while_it_is_read_again_is_still_served(tmp_path
     store, other = SessionStore(db, max_cached=1), SessionStore(db)
     await store.get("a")
     await other.update_settings(await other.get("a"), temperature=0.9)  # another process writes
-    gate, real_read = asyncio.Event(), store.backend.read
+    reading_a, gate, real_read = asyncio.Event(), asyncio.Event(), store.backend.read
 
-    async def slow_read(channel):
+    async def held_read(channel):
         if channel == "a":
+            reading_a.set()
             await gate.wait()  # "a" is being read again when "b" arrives
         return await real_read(channel)
 
-    store.backend.read = slow_read
+    store.backend.read = held_read
     reading = asyncio.create_task(store.get("a"))
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(reading_a.wait(), 30)
     await store.get("b")  # the cache holds one: "a" is evicted meanwhile
+    assert store.cached_session("a") is None and store.cached_session("b") is not None
     gate.set()
     assert (await reading).settings.temperature == 0.9
     await store.close()
@@ -163,18 +183,27 @@ async def test_many_first_requests_open_postgresql_once(postgres_server, monkeyp
 
 def test_processes_opening_a_new_file_together_migrate_it_once(tmp_path):
     db, go = tmp_path / "new.sqlite3", tmp_path / "go"
-    opener = ("import os, time\n"
+    opener = ("import os, sys, time\n"
               "from engine.sessions import SessionStore\n"
+              "print('READY', flush=True)\n"
               f"while not os.path.exists({str(go)!r}): time.sleep(0.0005)\n"  # all at once
+              "began = time.monotonic()\n"
               f"SessionStore({str(db)!r})\n"
-              "print('OK')")
+              "print('OK', began, time.monotonic())")
     opening = [subprocess.Popen([sys.executable, "-c", opener], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(12)]
-    time.sleep(2)  # every process has started and waits for the signal
+    for process in opening:  # every process has started and waits for the signal
+        assert process.stdout.readline().strip() == "READY", process.stderr.read()[-500:]
     go.touch()
+    spans = []
     for process in opening:
         out, err = process.communicate(timeout=60)
-        assert out.strip() == "OK", err[-500:]
+        word, began, ended = out.split()
+        assert word == "OK", err[-500:]
+        spans.append((float(began), float(ended)))
+    # the openings overlapped (the clock is the machine's, the same in every process)
+    spans.sort()
+    assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:]))
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 

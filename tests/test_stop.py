@@ -42,11 +42,13 @@ async def test_a_verse_stop_ends_before_the_number_and_keeps_the_state_before_it
         await engine.update("c", stop="verse", seed=5, temperature=0.8, length=2000)
         text = await engine.generate("c", PROMPT)
         state = (await engine.store.get("c")).state
-        await engine.update("c", stop="none", temperature=0, length=3)
-        following = await engine.generate("c")
+        # the same seeded sampling without the stop, one character further: what the stop saw
+        await engine.update("d", stop="none", seed=5, temperature=0.8, length=len(text) + 1)
+        unstopped = await engine.generate("d", PROMPT)
     assert len(text) < 2000 and not re.search(r"\d", text[MIN_LENGTH_BEFORE_STOP - 1:])
     np.testing.assert_allclose(state, state_after(gru, PROMPT + text), atol=1e-5)
-    assert re.match(r"\d", following)  # what comes next is the verse number it stopped before
+    assert unstopped[:-1] == text  # it ended just before …
+    assert re.fullmatch(r"\d", unstopped[-1])  # … the digit the sampling came to
 
 
 async def test_parada_in_spanish_and_in_estado(engine):

@@ -29,12 +29,14 @@ class RecordingOut(io.StringIO):
 
 
 async def run_session(engine, tmp_path, keys: str, during=None):
+    """Type `keys` into a console on `engine`; `during(inp, repl)` then acts on it (more keys,
+    holds released) until the console ends. The console's output."""
     out = RecordingOut()
     repl = Repl(Commands(engine), out=out, history_path=tmp_path / "hist")
     with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
         task = asyncio.create_task(repl.interactive(input=inp, output=DummyOutput()))
         inp.send_text(keys)
         if during is not None:
-            await during(inp)
+            await during(inp, repl)
         await asyncio.wait_for(task, 60)
     return out
