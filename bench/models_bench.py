@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from engine import Engine, Limits
-from engine.loading import BACKENDS
+from engine.arithmetic import CHOICES
 from engine.weights import REPO_WEIGHTS, list_model_folders
 
 DEFAULT_MODELS = ("gru", "lstm", "mezcla")
@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     parser.add_argument("--models", nargs="+",
                         default=[m for m in DEFAULT_MODELS if m in present])
     parser.add_argument("--channels", type=int, default=64)
-    parser.add_argument("--backend", default="auto", choices=BACKENDS)
+    parser.add_argument("--backend", default="auto", choices=CHOICES)
     args = parser.parse_args(argv)
     print(table(asyncio.run(measure(args.models, args.channels, args.backend)), args.channels))
     return 0

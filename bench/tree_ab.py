@@ -4,7 +4,7 @@ the same run.
 
     python -m bench.tree_ab --base HEAD~1                 # that commit against the working tree
     python -m bench.tree_ab --base HEAD~1 --base-backend int8 --backends int8
-    python -m bench.tree_ab --backends numpy bf16         # two backends of the working tree
+    python -m bench.tree_ab --backends numpy int8         # two arithmetics of the working tree
     options: [--channels 1 64 256] [--rounds 3] [--length 300]
 
 A base is checked out in a temporary git worktree; each round runs one process per variant and

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.kernel import Kernel
 from engine.linalg import log_softmax
 from engine.sampling import sample, uniforms
 
@@ -72,12 +73,12 @@ class Row:
 class Batch:
     """The active rows, with their per-row settings and counters as arrays."""
 
-    def __init__(self, kernel):
+    def __init__(self, kernel: Kernel):
         self.kernel = kernel
         self.rows: list[Row] = []
         self.states = kernel.zero_states(0)
         # the next-character logits of `states`, row by row, as the last `kernel.step` returned
-        # them (None: to be read out); the int8 kernel computes both in one call
+        # them (None: to be read out)
         self.logits: np.ndarray | None = None
         self._rebuild()
 
@@ -193,7 +194,7 @@ class Batch:
         self.logits, self.states = self.kernel.step(ids, self.states)
         self.positions += in_input
         if before is not None and before.size:  # ends before this character: not read, not shown
-            self.states = self.states.copy()  # (a kernel may hand out read-only states)
+            self.states = self.states.copy()  # a kernel's returned states are read-only
             self.states[before] = previous[before]
             if previous_logits is None:
                 self.logits = None
@@ -208,7 +209,7 @@ class Batch:
         """How many characters every row can take in one multi-step call now: 0 unless the
         kernel has one and the batch is in the steady state (every row sampling, no stops, no
         top-k/top-p), else up to the kernel's steps per call and no row's remaining count."""
-        per_call = getattr(self.kernel, "steps_per_call", 1)
+        per_call = self.kernel.steps_per_call
         if per_call < 2 or self.pending_inputs or self.any_stop or self.any_truncation:
             return 0
         return int(min(per_call, (self.targets - self.counts).min()))
@@ -240,7 +241,7 @@ class Batch:
         return gone
 
 
-def score_sequences(kernel, sequences: list[np.ndarray], states: np.ndarray | None = None
+def score_sequences(kernel: Kernel, sequences: list[np.ndarray], states: np.ndarray | None = None
           ) -> list[np.ndarray]:
     """Natural-log probability of every character of every sequence, in one batched pass.
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.arithmetic import AUTO
 from engine.catalog import servable
 from engine.errors import (
     ChannelBusyError,
@@ -25,6 +26,7 @@ from engine.errors import (
     MovedOnError,
     NothingToRepeatError,
 )
+from engine.kernel import Kernel
 from engine.loading import load_kernel
 from engine.metrics import RequestLog
 from engine.scheduler import Job, Scheduler
@@ -79,7 +81,7 @@ class ChannelStatus:
 @dataclass
 class LoadedModel:
     name: str
-    kernel: object  # a NumpyKernel, DeviceKernel or MixtureKernel
+    kernel: Kernel
     scheduler: Scheduler
 
 
@@ -97,7 +99,7 @@ class Engine:
     closing stops the running generations and saves their states."""
 
     def __init__(self, db_path: Path | str, weights_root: Path | str = REPO_WEIGHTS,
-                 backend: str = "numpy", limits: Limits = Limits(), default_model: str = "gru",
+                 backend: str = AUTO, limits: Limits = Limits(), default_model: str = "gru",
                  max_cached_sessions: int = 10_000, models_root: Path | str | None = None):
         self.weights_root = Path(weights_root)
         self.models_root = Path(models_root) if models_root is not None else None  # own models
@@ -152,7 +154,7 @@ class Engine:
             scheduler = Scheduler(kernel, self.limits.max_batch, self.limits.max_waiting)
             scheduler.start()
             self._models[name] = LoadedModel(name, kernel, scheduler)
-            log.info("modelo %s cargado: cálculo %s", name, kernel.computed_by)
+            log.info("modelo %s cargado: cálculo %s", name, kernel.label)
         return self._models[name]
 
     def model(self, name: str) -> LoadedModel:
@@ -250,7 +252,7 @@ class Engine:
                    for name in sorted(Settings.field_names())}
         loaded = self._models.get(session.settings.model)
         return ChannelStatus(session.settings, continuing, session.busy, self.available_models(),
-                             loaded.kernel.computed_by if loaded else "", sources)
+                             loaded.kernel.label if loaded else "", sources)
 
     # -- text ---------------------------------------------------------------------------------
     def encode(self, model: LoadedModel, text: str, allow_empty: bool = False):

@@ -11,6 +11,8 @@ import dataclasses
 import textwrap
 from importlib.metadata import PackageNotFoundError, version
 
+from engine import arithmetic
+
 EXAMPLES = """ejemplos:
   verbo                                  la consola, con el modelo por defecto
   verbo ask '!temperatura 0,3' '!continua Y dijo Dios:'
@@ -106,10 +108,9 @@ def add_evaluate(sub) -> None:
                          help="sin LZMA ni Kneser-Ney (por defecto: con ellas)")
     options.add_argument("--max-chars", type=int, default=None, metavar="N",
                          help="solo los primeros capítulos del corpus (por defecto: todo)")
-    options.add_argument("--backend", default="numpy",
-                         choices=("numpy", "int8", "bf16", "tensorflow"),
-                         help="cómo se calcula: numpy (float32, por defecto), int8 o bf16 (el "
-                              "producto recurrente en int8 o bfloat16) o tensorflow")
+    options.add_argument("--backend", default="numpy", choices=arithmetic.CHOICES,
+                         help="cómo se calcula (por defecto: numpy, la referencia): "
+                              + arithmetic.describe(english=False))
 
 
 def add_mix(sub) -> None:

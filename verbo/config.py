@@ -13,8 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from bot.discord_options import DiscordOptions
-from engine.loading import BACKENDS
-from engine.loading import unavailable_reason as backend_unavailable
+from engine import arithmetic
 from engine.settings import Limits, Settings
 from engine.weights import REPO_WEIGHTS, user_models_root
 
@@ -45,7 +44,7 @@ AYUDA = {
     "VERBO_MODEL": "modelo de los canales nuevos y de las puntuaciones",
     "VERBO_WEIGHTS": "carpeta de los modelos (por defecto: weights/ del repositorio)",
     "VERBO_MODELS": "carpeta de tus modelos (por defecto: el directorio de datos del usuario)",
-    "VERBO_BACKEND": "numpy, tensorflow, auto o bf16",
+    "VERBO_BACKEND": "cálculo: " + arithmetic.describe(english=False),
     "VERBO_DB": "archivo SQLite de los canales, o una URL postgresql:// para varios procesos",
     "VERBO_MAX_BATCH": "peticiones que avanzan juntas",
     "VERBO_MAX_WAITING": "peticiones en espera antes de rechazar por «ocupado»",
@@ -136,12 +135,9 @@ class Config:
     models: Path = env("VERBO_MODELS", None, "Folder of the models trained on your own text, "
                        "served beside those in VERBO_WEIGHTS\n(default: the user data "
                        "directory).", "Engine", Path)
-    backend: str = env("VERBO_BACKEND", "auto", "Inference backend: auto (default: the GPU kernel "
-                       "when a GPU is present, else int8), int8 (int8 recurrent\nproduct through "
-                       "ONNX Runtime, within 0.001 bits/char of float32), numpy (float32), "
-                       "bf16\n(bfloat16 recurrent product through TensorFlow; CPUs with AMX or "
-                       "AVX-512 BF16 and the\ntrain extra only) or tensorflow (the device kernel "
-                       "on TensorFlow or JAX).", "Engine")
+    backend: str = env("VERBO_BACKEND", arithmetic.AUTO, "Arithmetic (engine.arithmetic): "
+                       + arithmetic.describe().replace("; ", ";\n") + ";\ntensorflow is "
+                       "the device kernel's former name.", "Engine")
     db_path: str = env("VERBO_DB", None, "Where channel settings and states live: a SQLite file "
                        "(default: in the user state directory)\nor a PostgreSQL URL "
                        "(postgresql://user:password@host:5432/db) for several processes.",
@@ -160,9 +156,10 @@ class Config:
 
     def __post_init__(self):
         # computed defaults: where this user's files go
-        if self.backend not in BACKENDS:
-            raise ConfigError(f"VERBO_BACKEND debe ser {', '.join(BACKENDS)}, no «{self.backend}»")
-        if (why := backend_unavailable(self.backend)) is not None:
+        if self.backend not in arithmetic.CHOICES:
+            raise ConfigError(f"VERBO_BACKEND debe ser {', '.join(arithmetic.CHOICES)}, no "
+                              f"«{self.backend}»")
+        if (why := arithmetic.unavailable_reason(self.backend)) is not None:
             raise ConfigError(f"VERBO_BACKEND={self.backend} no puede usarse aquí: {why}")
         if self.weights is None:
             object.__setattr__(self, "weights", REPO_WEIGHTS)
