@@ -78,6 +78,26 @@ class ChannelStatus:
     sources: dict[str, str] = field(default_factory=dict)
 
 
+class Generation:
+    """One request's generation (`Engine.generation`): an async iterator of text chunks that
+    also carries the encoding's report, the text read first and, once ended, the new mark."""
+
+    def __init__(self):
+        self.chunks = None  # the engine's async generator
+        self.report = EncodeReport()
+        self.text = ""
+        self.mark: str | None = None
+
+    def __aiter__(self) -> "Generation":
+        return self
+
+    async def __anext__(self) -> str:
+        return await self.chunks.__anext__()
+
+    async def aclose(self) -> None:
+        await self.chunks.aclose()
+
+
 @dataclass
 class LoadedModel:
     name: str
@@ -114,7 +134,12 @@ class Engine:
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def __aenter__(self) -> "Engine":
+        await self.open()
         return self
+
+    async def open(self) -> None:
+        """Open the store now (a StoreError says why it cannot be), not at the first request."""
+        await self.store.open()
 
     async def __aexit__(self, *exc) -> None:
         await self.close()
@@ -277,14 +302,28 @@ class Engine:
         return model.kernel.vocab.decode(ids), report
 
     # -- generation ---------------------------------------------------------------------------
-    async def generate_stream(self, channel: str, text: str | None = None,
-                              length: int | None = None, again: bool = False,
-                              expect_mark: str | None = None):
-        """Async iterator of text chunks; the channel's state carries on afterwards.
+    def generation(self, channel: str, text: str | None = None, length: int | None = None,
+                   again: bool = False, expect_mark: str | None = None) -> Generation:
+        """A generation on the channel, started when first iterated: its text chunks (async
+        iteration), then `report` (what the text's encoding replaced or dropped) and `text` (what
+        it read first) from the first chunk on, and `mark` (the channel's new `mark()`) once the
+        stream has ended. One store read and one encoding per request; the channel's state
+        carries on afterwards.
 
         `again`: sample once more from where the channel's last generation started (reading
         its text again), in its place. `expect_mark`: only if the channel is still where
         `mark()` said it was (MovedOnError otherwise): a button under an old message."""
+        generation = Generation()
+        generation.chunks = self._generate(generation, channel, text, length, again, expect_mark)
+        return generation
+
+    def generate_stream(self, channel: str, text: str | None = None, length: int | None = None,
+                        again: bool = False, expect_mark: str | None = None) -> Generation:
+        """Async iterator of text chunks: `generation` (the name front-ends used first)."""
+        return self.generation(channel, text, length, again, expect_mark)
+
+    async def _generate(self, generation: Generation, channel: str, text: str | None,
+                        length: int | None, again: bool, expect_mark: str | None):
         while True:  # load the channel's model, then check: it may have changed meanwhile
             session = await self.store.get(channel)
             model = await self.load(session.settings.model)
@@ -303,7 +342,8 @@ class Engine:
         else:
             carried = session.state if session.state_model == model.name else None
             previous = Previous(carried, model.name, text or "")
-        ids, _ = self.encode(model, text or "", allow_empty=True)
+        ids, generation.report = self.encode(model, text or "", allow_empty=True)
+        generation.text = text or ""
         n = settings.length if length is None else check_length(length, self.limits)
         start = previous.state if previous.state is not None else model.kernel.start_state
         started = time.perf_counter()
@@ -328,6 +368,7 @@ class Engine:
                     await self.store.update_state(session, result.state, model.name, previous)
                 except EngineError:
                     pass  # a failed request leaves the state as it was
+            generation.mark = state_mark(session)
             session.ticket = None
             self.store.trim()
             self.requests.record(time.perf_counter() - started)

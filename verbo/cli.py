@@ -122,12 +122,12 @@ async def open_engine(config):
 
     try:
         engine = config.engine()
-        await engine.store.open()
+        await engine.open()
     except StoreError as error:
         fail(str(error))
         return None
     try:
-        engine.model(config.model)
+        await engine.load(config.model)  # off the event loop
     except EngineError as error:
         await engine.close()
         fail(f"no se puede cargar el modelo «{config.model}»: {error}")
