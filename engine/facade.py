@@ -1,13 +1,12 @@
 """The facade the front-ends call: generate, score, rank, next-character distribution, settings.
 
-Models are loaded on first use (one kernel and one inference worker per model), so start-up costs
-nothing until the first request. Every user-facing failure is an `EngineError` subclass with a
-Spanish message; a refused request changes no state.
+It translates requests; the model pool (`engine.pool`) loads and serves the models. Every
+user-facing failure is an `EngineError` subclass with a Spanish message; a refused request
+changes no state.
 """
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import time
 import zlib
@@ -17,26 +16,22 @@ from pathlib import Path
 import numpy as np
 
 from engine.arithmetic import AUTO
-from engine.catalog import servable
 from engine.errors import (
     ChannelBusyError,
-    ClosedError,
     EngineError,
     InputError,
     MovedOnError,
     NothingToRepeatError,
 )
-from engine.kernel import Kernel
-from engine.loading import load_kernel
 from engine.metrics import RequestLog
-from engine.scheduler import Job, Scheduler
+from engine.pool import LoadedModel, ModelPool
+from engine.scheduler import Job
 from engine.sessions import Previous, Session, SessionStore
 from engine.settings import Limits, Settings, check_changes, check_length
 from engine.vocab import EncodeReport
 from engine.weights import REPO_WEIGHTS
 
 LN2 = math.log(2)
-log = logging.getLogger("verbo.engine")
 # the stop setting: characters a generation may end right after, and characters it ends before
 STOPS = {"sentence": (".!?", ""), "line": ("\n", ""), "verse": ("", "0123456789")}
 MIN_LENGTH_BEFORE_STOP = 30  # characters generated before a stop may end the generation
@@ -98,13 +93,6 @@ class Generation:
         await self.chunks.aclose()
 
 
-@dataclass
-class LoadedModel:
-    name: str
-    kernel: Kernel
-    scheduler: Scheduler
-
-
 def state_mark(session: Session) -> str:
     """The channel's state, named in 8 hex digits (CRC-32 of its bytes; "inicio" before any)."""
     if session.state is None:
@@ -121,14 +109,12 @@ class Engine:
     def __init__(self, db_path: Path | str, weights_root: Path | str = REPO_WEIGHTS,
                  backend: str = AUTO, limits: Limits = Limits(), default_model: str = "gru",
                  max_cached_sessions: int = 10_000, models_root: Path | str | None = None):
-        self.weights_root = Path(weights_root)
-        self.models_root = Path(models_root) if models_root is not None else None  # own models
+        self.pool = ModelPool(weights_root, models_root, backend, limits)
         self.backend = backend
         self.limits = limits
         self.default_model = default_model
         self.store = SessionStore(db_path, max_cached=max_cached_sessions,
                                   defaults=Settings(model=default_model))
-        self._models: dict[str, LoadedModel] = {}
         self._closed = False
         self.requests = RequestLog()  # finished requests, for health reports
 
@@ -156,47 +142,22 @@ class Engine:
             if not any(s.busy for s in self.store.cached_sessions()):
                 break
             await asyncio.sleep(0.01)
-        for model in self._models.values():
-            await model.scheduler.close()
+        await self.pool.close()
         await self.store.close()
 
-    # -- models -------------------------------------------------------------------------------
+    # -- models (the pool's) -------------------------------------------------------------------
     def available_models(self) -> list[str]:
         """The shipped models, then the user's own (by name; a shipped name wins)."""
-        return list(servable(self.weights_root, self.models_root))
-
-    def _folder(self, name: str) -> Path:
-        if self._closed:
-            raise ClosedError("el motor se está cerrando")
-        folders = servable(self.weights_root, self.models_root)
-        if name not in folders:  # never a path built from what a user typed
-            raise InputError(f"no hay modelo «{name}»; disponibles: "
-                             f"{', '.join(folders) or 'ninguno'}")
-        return folders[name]
-
-    def _serve(self, name: str, kernel) -> LoadedModel:
-        if name not in self._models:  # a concurrent load may have finished first
-            scheduler = Scheduler(kernel, self.limits.max_batch, self.limits.max_waiting)
-            scheduler.start()
-            self._models[name] = LoadedModel(name, kernel, scheduler)
-            log.info("modelo %s cargado: cálculo %s", name, kernel.label)
-        return self._models[name]
+        return self.pool.names()
 
     def model(self, name: str) -> LoadedModel:
-        """The model, loaded now if it is not yet (for start-up: this blocks while it loads)."""
-        if name in self._models:
-            return self._models[name]
-        return self._serve(name, load_kernel(self._folder(name), self.backend))
+        """The model, loaded now if it is not yet, blocking the caller: for scripts and tests
+        outside the event loop (front-ends use `load`)."""
+        return self.pool.load_now(name)
 
     async def load(self, name: str) -> LoadedModel:
-        """The model, loaded off the event loop on first use; cancelling the caller abandons the
-        load and changes nothing. A WeightsError names the file at fault."""
-        if name in self._models:
-            return self._models[name]
-        kernel = await asyncio.to_thread(load_kernel, self._folder(name), self.backend)
-        if self._closed:
-            raise ClosedError("el motor se está cerrando")
-        return self._serve(name, kernel)
+        """The model, loaded off the event loop on first use (see `ModelPool.load`)."""
+        return await self.pool.load(name)
 
     # -- settings -----------------------------------------------------------------------------
     async def settings(self, channel: str) -> Settings:
@@ -275,7 +236,7 @@ class Engine:
         sources = {name: "channel" if name in session.own else
                    "group" if name in session.group_stored else "default"
                    for name in sorted(Settings.field_names())}
-        loaded = self._models.get(session.settings.model)
+        loaded = self.pool.loaded.get(session.settings.model)
         return ChannelStatus(session.settings, continuing, session.busy, self.available_models(),
                              loaded.kernel.label if loaded else "", sources)
 
@@ -445,7 +406,7 @@ class Engine:
         """What an orchestrator wants to know: the work waiting and running per model, and the
         requests of the last minute."""
         models = {name: {"waiting": m.scheduler.waiting_count, "active": m.scheduler.active_count}
-                  for name, m in self._models.items()}
+                  for name, m in self.pool.loaded.items()}
         return {"models": models,
                 "waiting": sum(m["waiting"] for m in models.values()),
                 "active": sum(m["active"] for m in models.values()),
