@@ -51,6 +51,8 @@ AYUDA = {
     "VERBO_MAX_TEXT": "texto más largo aceptado (caracteres)",
     "VERBO_MAX_LENGTH": "generación más larga (caracteres)",
     "VERBO_HISTORY": "archivo del historial de la consola",
+    "VERBO_CHECKPOINTS": "carpeta de los puntos de control de `verbo train` (por defecto: la caché "
+                         "del usuario)",
 }
 
 
@@ -153,6 +155,10 @@ class Config:
     # -- REPL ---------------------------------------------------------------------------------
     history_path: Path = env("VERBO_HISTORY", None, "Command history file (default: the user "
                              "state directory).", "REPL", Path)
+    # -- Training (read by `verbo train` itself: training.config) -----------------------------
+    checkpoints: Path = env("VERBO_CHECKPOINTS", None, "Folder of `verbo train`'s checkpoints, "
+                            "which a new run resumes from (default: the user cache\ndirectory).",
+                            "Training", Path)
 
     def __post_init__(self):
         # computed defaults: where this user's files go
