@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from bench import models_bench, onestep, seed_method
-from engine import Engine, Limits
+from bench.common import bench_engine
+from engine import Engine
 from engine.arithmetic import CHOICES
 from engine.loading import make_kernel
 from engine.weights import REPO_WEIGHTS, list_model_folders, load_model_folder
@@ -64,11 +65,7 @@ async def engine_rows(weights: Path, quick: bool, backend: str) -> dict:
         root = Path(tmp) / "weights"
         root.mkdir()
         (root / "gru").symlink_to(weights.resolve(), target_is_directory=True)
-        async with Engine(Path(tmp) / "b.sqlite3", weights_root=root, backend=backend,
-                          limits=Limits(max_batch=256, max_waiting=2048)) as engine:
-            engine.model("gru")
-            await engine.update("warm", length=50)
-            await engine.generate("warm", "Dios")  # first call: caches warm, threads started
+        async with bench_engine(root, backend) as engine:
             await engine.update("one", length=1000 if not quick else 300, temperature=0.8)
             started = time.perf_counter()
             text = await engine.generate("one", "Dios dijo:")
