@@ -20,7 +20,7 @@ async def bench_engine(weights_root: Path = REPO_WEIGHTS, arithmetic: str = "aut
     `warm_model` loaded and one short generation done (None: nothing loaded)."""
     with tempfile.TemporaryDirectory() as tmp:
         async with Engine(Path(tmp) / "bench.sqlite3", weights_root=weights_root,
-                          backend=arithmetic, limits=limits) as engine:
+                          arithmetic=arithmetic, limits=limits) as engine:
             if warm_model is not None:
                 await engine.update("warm", model=warm_model, length=50)
                 await engine.generate("warm", "Dios")

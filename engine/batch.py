@@ -1,8 +1,8 @@
 """The batch arithmetic: the active rows and one step of all of them at once.
 
 A `Job` is one request: read `inputs` from `state` (recording each input character's
-log-probability when asked), then sample `generate` characters. A `Row` is a job in the batch
-with its progress. `Batch` keeps the rows' per-row settings and counters as arrays, rebuilt only
+log-probability when asked), then sample `generate` characters. A `BatchRow` is a job in the
+batch with its progress. `Batch` keeps the rows' per-row settings and counters as arrays, rebuilt only
 when rows join or leave, so a step costs a handful of vector operations whatever the batch size.
 
 `score_sequences` drives a batch to the end in the calling thread. Its rows step through the same
@@ -48,7 +48,7 @@ class Job:
 
 
 @dataclass
-class Row:
+class BatchRow:
     """A job in the batch. `tag` is whatever its owner uses to find it again (the scheduler's
     ticket, `score_sequences`'s index); the batch never looks at it."""
 
@@ -75,7 +75,7 @@ class Batch:
 
     def __init__(self, kernel: Kernel):
         self.kernel = kernel
-        self.rows: list[Row] = []
+        self.rows: list[BatchRow] = []
         self.states = kernel.zero_states(0)
         # the next-character logits of `states`, row by row, as the last `kernel.step` returned
         # them (None: to be read out)
@@ -128,7 +128,7 @@ class Batch:
             if row.logprobs is not None:
                 row.logprobs = self.logprobs[self.offsets[i]:self.offsets[i] + self.lengths[i]].copy()
 
-    def add(self, rows: list[Row]) -> None:
+    def add(self, rows: list[BatchRow]) -> None:
         """Rows join, each from its job's state."""
         self.sync()
         states = np.stack([np.asarray(r.job.state, np.float32) for r in rows])
@@ -233,7 +233,7 @@ class Batch:
         self.targets[before] = self.counts[before]  # the one before it was
         return before
 
-    def leave(self, leaving: set[int]) -> list[tuple[Row, np.ndarray]]:
+    def leave(self, leaving: set[int]) -> list[tuple[BatchRow, np.ndarray]]:
         """Remove these rows; returns each with its state as it is now."""
         self.sync()
         gone = [(self.rows[i], self.states[i].copy()) for i in sorted(leaving)]
@@ -251,7 +251,7 @@ def score_sequences(kernel: Kernel, sequences: list[np.ndarray], states: np.ndar
         return []
     starts = kernel.start_states(len(sequences)) if states is None else states
     batch = Batch(kernel)
-    batch.add([Row(Job(inputs=ids, state=start, record=True), tag=b)
+    batch.add([BatchRow(Job(inputs=ids, state=start, record=True), tag=b)
                for b, (ids, start) in enumerate(zip(sequences, starts))])
     results: list = [None] * len(sequences)
     while batch:

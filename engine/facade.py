@@ -107,10 +107,14 @@ class Engine:
     closing stops the running generations and saves their states."""
 
     def __init__(self, db_path: Path | str, weights_root: Path | str = REPO_WEIGHTS,
-                 backend: str = AUTO, limits: Limits = Limits(), default_model: str = "gru",
-                 max_cached_sessions: int = 10_000, models_root: Path | str | None = None):
-        self.pool = ModelPool(weights_root, models_root, backend, limits)
-        self.backend = backend
+                 arithmetic: str = AUTO, limits: Limits = Limits(), default_model: str = "gru",
+                 max_cached_sessions: int = 10_000, models_root: Path | str | None = None,
+                 backend: str | None = None):
+        """`arithmetic`: a name of `engine.arithmetic.CHOICES`; `backend` is its former name
+        (VERBO_BACKEND's), kept for callers that still say it."""
+        arithmetic = backend or arithmetic
+        self.pool = ModelPool(weights_root, models_root, arithmetic, limits)
+        self.arithmetic = arithmetic
         self.limits = limits
         self.default_model = default_model
         self.store = SessionStore(db_path, max_cached=max_cached_sessions,

@@ -215,7 +215,7 @@ class Config:
     def engine(self):
         from engine import Engine
 
-        return Engine(self.db_path, weights_root=self.weights, backend=self.backend,
+        return Engine(self.db_path, weights_root=self.weights, arithmetic=self.backend,
                       limits=self.limits(), default_model=self.model, models_root=self.models)
 
 
