@@ -132,9 +132,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     weights = Path(args.weights)
     folder = load_model_folder(weights)
-    computed_by = make_kernel(folder, args.backend).label
+    label = make_kernel(folder, args.backend).label
     print(f"modelo: {weights} ({folder.spec.cell}, {folder.spec.units} unidades); "
-          f"backend {args.backend}: {computed_by}; {os.cpu_count()} CPU", flush=True)
+          f"backend {args.backend}: {label}; {os.cpu_count()} CPU", flush=True)
     startup = startup_seconds(weights)
     eng = asyncio.run(engine_rows(weights, args.quick, args.backend))
     seed = seed_rows(weights, args.quick)
