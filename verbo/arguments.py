@@ -49,14 +49,13 @@ def verbo_version() -> str:
 
 def epilog() -> str:
     from bot.commands import COMMANDS
-    from verbo.config import Config
+    from verbo.config import variables as config_variables
 
     indent = " " * 40
     commands = "\n".join(textwrap.fill(f"  !{c.usage:<36} {c.summary}", 100,
                                        subsequent_indent=indent) for c in COMMANDS)
-    variables = "\n".join(textwrap.fill(f"  {f.metadata['env']:<37} {f.metadata['ayuda']}", 100,
-                                        subsequent_indent=indent)
-                          for f in dataclasses.fields(Config))
+    variables = "\n".join(textwrap.fill(f"  {v.env:<37} {v.ayuda}", 100,
+                                        subsequent_indent=indent) for v in config_variables())
     return (f"{EXAMPLES}\n\ncomandos (en la consola, en los scripts y en Discord):\n{commands}\n\n"
             f"variables de entorno (también en un archivo .env; véase .env.example):\n{variables}")
 
