@@ -1,8 +1,9 @@
 """The registry of arithmetics: every way a model's step can be computed, declared once.
 
 Each entry says when it can run here, its help (English for `.env.example`, Spanish for `verbo
---help`), how `!estado` names it, and which program computes a cell's step (a class taking
-`(cell, dense_w, dense_b)`, imported only when chosen). Configuration (VERBO_BACKEND), the
+--help`), how close to float32 it must stay, and which program computes a cell's step (a class
+taking `(cell, dense_w, dense_b)`, imported only when chosen, whose `label` is how `!estado` and
+the log name it: the device's says its framework and device). Configuration (VERBO_BACKEND), the
 command line's choices, `verbo evaluate`, the benches and the kernel contract test all read this
 table: a new arithmetic is one module (its program) and one entry here.
 """
