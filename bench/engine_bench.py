@@ -1,6 +1,6 @@
 """Engine speed and memory against the seed's own method, on the same weights, in one run.
 
-    verbo bench [--weights weights/gru] [--quick] [--backend auto|numpy|int8|bf16|tensorflow]
+    verbo bench [--weights weights/gru] [--quick] [--backend auto|numpy|int8|device]
 
 Prints one table: generation speed for one channel, aggregate speed and p50/p99 latency of
 300-character requests with 1, 2, 4, 8, 64 and 256 channels at once, scoring time for 36 and 1,000
@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from bench import models_bench, onestep, seed_method
-from engine import Engine, Limits
-from engine.loading import BACKENDS, make_kernel
+from bench.common import bench_engine
+from engine import Engine
+from engine.arithmetic import CHOICES
+from engine.loading import make_kernel
 from engine.weights import REPO_WEIGHTS, list_model_folders, load_model_folder
 
 CHANNELS = (1, 2, 4, 8, 64, 256)  # 2-4: a small server; below 8 the kernel multiplies row by row
@@ -63,11 +65,7 @@ async def engine_rows(weights: Path, quick: bool, backend: str) -> dict:
         root = Path(tmp) / "weights"
         root.mkdir()
         (root / "gru").symlink_to(weights.resolve(), target_is_directory=True)
-        async with Engine(Path(tmp) / "b.sqlite3", weights_root=root, backend=backend,
-                          limits=Limits(max_batch=256, max_waiting=2048)) as engine:
-            engine.model("gru")
-            await engine.update("warm", length=50)
-            await engine.generate("warm", "Dios")  # first call: caches warm, threads started
+        async with bench_engine(root, backend) as engine:
             await engine.update("one", length=1000 if not quick else 300, temperature=0.8)
             started = time.perf_counter()
             text = await engine.generate("one", "Dios dijo:")
@@ -129,14 +127,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", default=str(REPO_WEIGHTS / "gru"))
     parser.add_argument("--quick", action="store_true", help="shorter runs of the slow seed method")
-    parser.add_argument("--backend", default="auto", choices=BACKENDS,
+    parser.add_argument("--backend", default="auto", choices=CHOICES,
                         help="as VERBO_BACKEND (default auto: what serving uses here)")
     args = parser.parse_args(argv)
     weights = Path(args.weights)
     folder = load_model_folder(weights)
-    computed_by = make_kernel(folder, args.backend).computed_by
+    label = make_kernel(folder, args.backend).label
     print(f"modelo: {weights} ({folder.spec.cell}, {folder.spec.units} unidades); "
-          f"backend {args.backend}: {computed_by}; {os.cpu_count()} CPU", flush=True)
+          f"backend {args.backend}: {label}; {os.cpu_count()} CPU", flush=True)
     startup = startup_seconds(weights)
     eng = asyncio.run(engine_rows(weights, args.quick, args.backend))
     seed = seed_rows(weights, args.quick)

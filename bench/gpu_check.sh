@@ -27,8 +27,9 @@ import time
 
 import keras
 from engine.batch import score_sequences
-from engine.device_kernel import framework, gpu_present
-from engine.loading import load_kernel, resolve
+from engine.arithmetic import resolve
+from engine.device import framework, gpu_present
+from engine.loading import load_kernel
 from engine.weights import REPO_WEIGHTS
 from training.corpus import load_corpus, train_validation_split
 
@@ -37,19 +38,20 @@ print(f"Keras {keras.__version__} on {name}; GPU: {'yes' if gpu_present(name) el
       f"VERBO_BACKEND=auto gives {resolve('auto')}")
 chapters = [c.text for c in train_validation_split(load_corpus()).validation][:40]
 bits = {}
-for backend in ("numpy", "tensorflow"):
+for backend in ("numpy", "device"):
     started = time.perf_counter()
     kernel = load_kernel(REPO_WEIGHTS / "gru", backend)
-    print(f"{backend:>10}: {kernel.computed_by}, {getattr(kernel, 'steps_per_call', 1)} "
+    print(f"{backend:>10}: {kernel.label}, {kernel.steps_per_call} "
           f"car./llamada, loaded (and compiled) in {time.perf_counter() - started:.1f} s")
     encoded = [kernel.vocab.encode(text)[0] for text in chapters]
     logprobs = score_sequences(kernel, encoded)
     bits[backend] = -sum(float(lp.sum()) for lp in logprobs) / math.log(2) / sum(map(len, encoded))
     print(f"{backend:>10}: {bits[backend]:.5f} bits/car. on 40 validation chapters")
-assert abs(bits["numpy"] - bits["tensorflow"]) < 1e-3, bits
+assert abs(bits["numpy"] - bits["device"]) < 1e-3, bits
 PYTHON
 
-part "tests" "$PY" -m pytest -q -p no:cacheprovider tests/test_device_kernel.py
+part "tests" "$PY" -m pytest -q -p no:cacheprovider tests/test_device_kernel.py \
+    tests/test_kernel_contract.py
 
-part "bench" "$PY" -m bench.tree_ab --backends numpy int8 tensorflow --rounds 1 --channels 1 64 256
+part "bench" "$PY" -m bench.tree_ab --backends numpy int8 device --rounds 1 --channels 1 64 256
 exit $failed

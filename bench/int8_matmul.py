@@ -1,4 +1,4 @@
-"""The int8 path (`engine.quantized`, ONNX Runtime) against NumPy's float32, by batch size: the
+"""The int8 path (`engine.int8_onnx`, ONNX Runtime) against NumPy's float32, by batch size: the
 recurrent product alone, and a whole step (input table, product, gates, readout).
 
     python -m bench.int8_matmul [--weights weights/gru]
@@ -14,16 +14,16 @@ from pathlib import Path
 import numpy as np
 
 from bench.matmul import LARGE_BATCHES, per_call_ms, product_arguments
-from engine.kernel import NumpyKernel
-from engine.quantized import Int8Product
+from engine.int8_onnx import Int8Product
+from engine.kernel import CellKernel
 from engine.weights import load_model_folder
 
 
 def main() -> None:
     args = product_arguments(__doc__)
     folder = load_model_folder(Path(args.weights))
-    exact, quantized = NumpyKernel(folder), NumpyKernel(folder, precision="int8")
-    w = exact.cell.recurrent
+    exact, quantized = CellKernel(folder), CellKernel(folder, "int8")
+    w = exact.cell.recurrent_weights
     product = Int8Product(w)
     rng = np.random.default_rng(0)
     print(f"\n{folder.spec.cell} {w.shape[0]} × {w.shape[1]}; ms por llamada\n")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.kernel import NumpyKernel
+from engine.kernel import CellKernel
 from engine.linalg import matmul_row_by_row, multiplies_row_by_row
 from engine.weights import REPO_WEIGHTS, load_model_folder
 
@@ -43,8 +43,8 @@ def per_call_ms(product, x, w, repeats: int) -> float:
 
 def main() -> None:
     args = product_arguments(__doc__, repeats=200)
-    kernel = NumpyKernel(load_model_folder(Path(args.weights)))
-    w = kernel.cell.recurrent
+    kernel = CellKernel(load_model_folder(Path(args.weights)))
+    w = kernel.cell.recurrent_weights
     rng = np.random.default_rng(0)
     print(f"pesos recurrentes {w.shape[0]}×{w.shape[1]} ({args.weights}); ms por producto\n")
     print("| filas | x @ w (ms) | fila a fila (ms) | fila a fila / x @ w | el motor usa |")

@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from engine import Engine, Limits
-from engine.loading import BACKENDS
+from bench.common import bench_engine
+from engine import Engine
+from engine.arithmetic import CHOICES
 from engine.weights import REPO_WEIGHTS, list_model_folders
 
 DEFAULT_MODELS = ("gru", "lstm", "mezcla")
@@ -43,15 +42,13 @@ async def cost(engine: Engine, model: str, channels: int) -> dict:
     for _ in range(3):
         await engine.score(text, model)
     scoring = (time.perf_counter() - started) / 3
-    bits = engine.model(model).kernel.metrics.get("val_bits_per_char")
+    bits = (await engine.load(model)).kernel.metrics.get("val_bits_per_char")
     return {"single": single, "many": many, "score": scoring, "bits": bits}
 
 
 async def measure(models: list[str], channels: int, backend: str = "auto") -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        async with Engine(Path(tmp) / "m.sqlite3", weights_root=REPO_WEIGHTS, backend=backend,
-                          limits=Limits(max_batch=256, max_waiting=2048)) as engine:
-            return {model: await cost(engine, model, channels) for model in models}
+    async with bench_engine(arithmetic=backend, warm_model=None) as engine:
+        return {model: await cost(engine, model, channels) for model in models}
 
 
 def table(results: dict, channels: int) -> str:
@@ -72,7 +69,7 @@ def main(argv=None) -> int:
     parser.add_argument("--models", nargs="+",
                         default=[m for m in DEFAULT_MODELS if m in present])
     parser.add_argument("--channels", type=int, default=64)
-    parser.add_argument("--backend", default="auto", choices=BACKENDS)
+    parser.add_argument("--backend", default="auto", choices=CHOICES)
     args = parser.parse_args(argv)
     print(table(asyncio.run(measure(args.models, args.channels, args.backend)), args.channels))
     return 0

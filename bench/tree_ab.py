@@ -4,7 +4,7 @@ the same run.
 
     python -m bench.tree_ab --base HEAD~1                 # that commit against the working tree
     python -m bench.tree_ab --base HEAD~1 --base-backend int8 --backends int8
-    python -m bench.tree_ab --backends numpy bf16         # two backends of the working tree
+    python -m bench.tree_ab --backends numpy int8         # two arithmetics of the working tree
     options: [--channels 1 64 256] [--rounds 3] [--length 300]
 
 A base is checked out in a temporary git worktree; each round runs one process per variant and
@@ -24,24 +24,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHILD = """
-import asyncio, json, sys, tempfile
-from pathlib import Path
-from engine import Engine, Limits
-from engine.weights import REPO_WEIGHTS
-from bench.engine_bench import concurrent_generation
-
-async def main(channels, length, backend):
-    with tempfile.TemporaryDirectory() as tmp:
-        async with Engine(Path(tmp) / "b.sqlite3", weights_root=REPO_WEIGHTS, backend=backend,
-                          limits=Limits(max_batch=256, max_waiting=2048)) as engine:
-            await engine.update("warm", length=50)
-            await engine.generate("warm", "Dios")
-            rate, p50, p99 = await concurrent_generation(engine, channels, length)
-            print(json.dumps({"rate": rate, "p50": p50, "p99": p99}))
-
-asyncio.run(main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]))
-"""
+CHILD = Path(__file__).resolve().parent / "tree_ab_child.py"  # run by path in every tree
 
 
 def run_child(tree: Path, backend: str, channels: int, length: int) -> dict:
@@ -50,7 +33,7 @@ def run_child(tree: Path, backend: str, channels: int, length: int) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VERBO_")}
     env.update(PYTHONPATH=os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")])),
                TF_CPP_MIN_LOG_LEVEL="3")
-    out = subprocess.run([sys.executable, "-c", CHILD, str(channels), str(length), backend],
+    out = subprocess.run([sys.executable, str(CHILD), str(channels), str(length), backend],
                          cwd=tree, capture_output=True, text=True, env=env)
     if out.returncode:  # one variant failing leaves the others' figures standing
         print(f"{backend} at {channels} channels failed:\n{out.stderr[-2000:]}", file=sys.stderr)

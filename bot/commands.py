@@ -178,27 +178,23 @@ class Commands:
 
     # -- generation ---------------------------------------------------------------------------
     async def continua(self, ctx: Context, args: str) -> Reply:
-        note = ""
-        if args:
-            _, report = await self.engine.normalize(args, await self.model_for(ctx))
-            note = out_of_vocabulary(report)
-        stream = self.engine.generate_stream(ctx.channel, args or None,
-                                             expect_mark=ctx.expect_mark)
-        return await self.streamed(stream, args, note)
+        generation = self.engine.generation(ctx.channel, args or None,
+                                            expect_mark=ctx.expect_mark)
+        return await self.streamed(generation, with_note=bool(args))
 
     async def otra(self, ctx: Context, args: str) -> Reply:
-        text = await self.engine.repeat_text(ctx.channel)
-        stream = self.engine.generate_stream(ctx.channel, again=True, expect_mark=ctx.expect_mark)
-        return await self.streamed(stream, text)
+        generation = self.engine.generation(ctx.channel, again=True, expect_mark=ctx.expect_mark)
+        return await self.streamed(generation)
 
     @staticmethod
-    async def streamed(stream, text: str, note: str = "") -> Reply:
+    async def streamed(stream, with_note: bool = False) -> Reply:
         """A generation's reply: its first chunk awaited here, so that errors (busy, bad text,
-        nothing to repeat) become replies."""
+        nothing to repeat) become replies; then its text and encoding report are known."""
         try:
             first = await stream.__anext__()
         except StopAsyncIteration:
             first = ""
+        text, note = stream.text, out_of_vocabulary(stream.report) if with_note else ""
 
         async def rest():
             try:

@@ -1,8 +1,8 @@
 """The batch arithmetic: the active rows and one step of all of them at once.
 
 A `Job` is one request: read `inputs` from `state` (recording each input character's
-log-probability when asked), then sample `generate` characters. A `Row` is a job in the batch
-with its progress. `Batch` keeps the rows' per-row settings and counters as arrays, rebuilt only
+log-probability when asked), then sample `generate` characters. A `BatchRow` is a job in the
+batch with its progress. `Batch` keeps the rows' per-row settings and counters as arrays, rebuilt only
 when rows join or leave, so a step costs a handful of vector operations whatever the batch size.
 
 `score_sequences` drives a batch to the end in the calling thread. Its rows step through the same
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.kernel import Kernel
 from engine.linalg import log_softmax
 from engine.sampling import sample, uniforms
 
@@ -47,7 +48,7 @@ class Job:
 
 
 @dataclass
-class Row:
+class BatchRow:
     """A job in the batch. `tag` is whatever its owner uses to find it again (the scheduler's
     ticket, `score_sequences`'s index); the batch never looks at it."""
 
@@ -72,12 +73,12 @@ class Row:
 class Batch:
     """The active rows, with their per-row settings and counters as arrays."""
 
-    def __init__(self, kernel):
+    def __init__(self, kernel: Kernel):
         self.kernel = kernel
-        self.rows: list[Row] = []
+        self.rows: list[BatchRow] = []
         self.states = kernel.zero_states(0)
         # the next-character logits of `states`, row by row, as the last `kernel.step` returned
-        # them (None: to be read out); the int8 kernel computes both in one call
+        # them (None: to be read out)
         self.logits: np.ndarray | None = None
         self._rebuild()
 
@@ -127,7 +128,7 @@ class Batch:
             if row.logprobs is not None:
                 row.logprobs = self.logprobs[self.offsets[i]:self.offsets[i] + self.lengths[i]].copy()
 
-    def add(self, rows: list[Row]) -> None:
+    def add(self, rows: list[BatchRow]) -> None:
         """Rows join, each from its job's state."""
         self.sync()
         states = np.stack([np.asarray(r.job.state, np.float32) for r in rows])
@@ -193,7 +194,7 @@ class Batch:
         self.logits, self.states = self.kernel.step(ids, self.states)
         self.positions += in_input
         if before is not None and before.size:  # ends before this character: not read, not shown
-            self.states = self.states.copy()  # (a kernel may hand out read-only states)
+            self.states = self.states.copy()  # a kernel's returned states are read-only
             self.states[before] = previous[before]
             if previous_logits is None:
                 self.logits = None
@@ -208,7 +209,7 @@ class Batch:
         """How many characters every row can take in one multi-step call now: 0 unless the
         kernel has one and the batch is in the steady state (every row sampling, no stops, no
         top-k/top-p), else up to the kernel's steps per call and no row's remaining count."""
-        per_call = getattr(self.kernel, "steps_per_call", 1)
+        per_call = self.kernel.steps_per_call
         if per_call < 2 or self.pending_inputs or self.any_stop or self.any_truncation:
             return 0
         return int(min(per_call, (self.targets - self.counts).min()))
@@ -232,7 +233,7 @@ class Batch:
         self.targets[before] = self.counts[before]  # the one before it was
         return before
 
-    def leave(self, leaving: set[int]) -> list[tuple[Row, np.ndarray]]:
+    def leave(self, leaving: set[int]) -> list[tuple[BatchRow, np.ndarray]]:
         """Remove these rows; returns each with its state as it is now."""
         self.sync()
         gone = [(self.rows[i], self.states[i].copy()) for i in sorted(leaving)]
@@ -240,7 +241,7 @@ class Batch:
         return gone
 
 
-def score_sequences(kernel, sequences: list[np.ndarray], states: np.ndarray | None = None
+def score_sequences(kernel: Kernel, sequences: list[np.ndarray], states: np.ndarray | None = None
           ) -> list[np.ndarray]:
     """Natural-log probability of every character of every sequence, in one batched pass.
 
@@ -250,7 +251,7 @@ def score_sequences(kernel, sequences: list[np.ndarray], states: np.ndarray | No
         return []
     starts = kernel.start_states(len(sequences)) if states is None else states
     batch = Batch(kernel)
-    batch.add([Row(Job(inputs=ids, state=start, record=True), tag=b)
+    batch.add([BatchRow(Job(inputs=ids, state=start, record=True), tag=b)
                for b, (ids, start) in enumerate(zip(sequences, starts))])
     results: list = [None] * len(sequences)
     while batch:

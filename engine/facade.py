@@ -1,13 +1,12 @@
 """The facade the front-ends call: generate, score, rank, next-character distribution, settings.
 
-Models are loaded on first use (one kernel and one inference worker per model), so start-up costs
-nothing until the first request. Every user-facing failure is an `EngineError` subclass with a
-Spanish message; a refused request changes no state.
+It translates requests; the model pool (`engine.pool`) loads and serves the models. Every
+user-facing failure is an `EngineError` subclass with a Spanish message; a refused request
+changes no state.
 """
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import time
 import zlib
@@ -16,25 +15,23 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.catalog import servable
+from engine.arithmetic import AUTO
 from engine.errors import (
     ChannelBusyError,
-    ClosedError,
     EngineError,
     InputError,
     MovedOnError,
     NothingToRepeatError,
 )
-from engine.loading import load_kernel
 from engine.metrics import RequestLog
-from engine.scheduler import Job, Scheduler
+from engine.pool import LoadedModel, ModelPool
+from engine.scheduler import Job
 from engine.sessions import Previous, Session, SessionStore
 from engine.settings import Limits, Settings, check_changes, check_length
 from engine.vocab import EncodeReport
 from engine.weights import REPO_WEIGHTS
 
 LN2 = math.log(2)
-log = logging.getLogger("verbo.engine")
 # the stop setting: characters a generation may end right after, and characters it ends before
 STOPS = {"sentence": (".!?", ""), "line": ("\n", ""), "verse": ("", "0123456789")}
 MIN_LENGTH_BEFORE_STOP = 30  # characters generated before a stop may end the generation
@@ -76,11 +73,24 @@ class ChannelStatus:
     sources: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
-class LoadedModel:
-    name: str
-    kernel: object  # a NumpyKernel, DeviceKernel or MixtureKernel
-    scheduler: Scheduler
+class Generation:
+    """One request's generation (`Engine.generation`): an async iterator of text chunks that
+    also carries the encoding's report, the text read first and, once ended, the new mark."""
+
+    def __init__(self):
+        self.chunks = None  # the engine's async generator
+        self.report = EncodeReport()
+        self.text = ""
+        self.mark: str | None = None
+
+    def __aiter__(self) -> "Generation":
+        return self
+
+    async def __anext__(self) -> str:
+        return await self.chunks.__anext__()
+
+    async def aclose(self) -> None:
+        await self.chunks.aclose()
 
 
 def state_mark(session: Session) -> str:
@@ -97,22 +107,29 @@ class Engine:
     closing stops the running generations and saves their states."""
 
     def __init__(self, db_path: Path | str, weights_root: Path | str = REPO_WEIGHTS,
-                 backend: str = "numpy", limits: Limits = Limits(), default_model: str = "gru",
-                 max_cached_sessions: int = 10_000, models_root: Path | str | None = None):
-        self.weights_root = Path(weights_root)
-        self.models_root = Path(models_root) if models_root is not None else None  # own models
-        self.backend = backend
+                 arithmetic: str = AUTO, limits: Limits = Limits(), default_model: str = "gru",
+                 max_cached_sessions: int = 10_000, models_root: Path | str | None = None,
+                 backend: str | None = None):
+        """`arithmetic`: a name of `engine.arithmetic.CHOICES`; `backend` is its former name
+        (VERBO_BACKEND's), kept for callers that still say it."""
+        arithmetic = backend or arithmetic
+        self.pool = ModelPool(weights_root, models_root, arithmetic, limits)
+        self.arithmetic = arithmetic
         self.limits = limits
         self.default_model = default_model
         self.store = SessionStore(db_path, max_cached=max_cached_sessions,
                                   defaults=Settings(model=default_model))
-        self._models: dict[str, LoadedModel] = {}
         self._closed = False
         self.requests = RequestLog()  # finished requests, for health reports
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def __aenter__(self) -> "Engine":
+        await self.open()
         return self
+
+    async def open(self) -> None:
+        """Open the store now (a StoreError says why it cannot be), not at the first request."""
+        await self.store.open()
 
     async def __aexit__(self, *exc) -> None:
         await self.close()
@@ -129,47 +146,22 @@ class Engine:
             if not any(s.busy for s in self.store.cached_sessions()):
                 break
             await asyncio.sleep(0.01)
-        for model in self._models.values():
-            await model.scheduler.close()
+        await self.pool.close()
         await self.store.close()
 
-    # -- models -------------------------------------------------------------------------------
+    # -- models (the pool's) -------------------------------------------------------------------
     def available_models(self) -> list[str]:
         """The shipped models, then the user's own (by name; a shipped name wins)."""
-        return list(servable(self.weights_root, self.models_root))
-
-    def _folder(self, name: str) -> Path:
-        if self._closed:
-            raise ClosedError("el motor se está cerrando")
-        folders = servable(self.weights_root, self.models_root)
-        if name not in folders:  # never a path built from what a user typed
-            raise InputError(f"no hay modelo «{name}»; disponibles: "
-                             f"{', '.join(folders) or 'ninguno'}")
-        return folders[name]
-
-    def _serve(self, name: str, kernel) -> LoadedModel:
-        if name not in self._models:  # a concurrent load may have finished first
-            scheduler = Scheduler(kernel, self.limits.max_batch, self.limits.max_waiting)
-            scheduler.start()
-            self._models[name] = LoadedModel(name, kernel, scheduler)
-            log.info("modelo %s cargado: cálculo %s", name, kernel.computed_by)
-        return self._models[name]
+        return self.pool.names()
 
     def model(self, name: str) -> LoadedModel:
-        """The model, loaded now if it is not yet (for start-up: this blocks while it loads)."""
-        if name in self._models:
-            return self._models[name]
-        return self._serve(name, load_kernel(self._folder(name), self.backend))
+        """The model, loaded now if it is not yet, blocking the caller: for scripts and tests
+        outside the event loop (front-ends use `load`)."""
+        return self.pool.load_now(name)
 
     async def load(self, name: str) -> LoadedModel:
-        """The model, loaded off the event loop on first use; cancelling the caller abandons the
-        load and changes nothing. A WeightsError names the file at fault."""
-        if name in self._models:
-            return self._models[name]
-        kernel = await asyncio.to_thread(load_kernel, self._folder(name), self.backend)
-        if self._closed:
-            raise ClosedError("el motor se está cerrando")
-        return self._serve(name, kernel)
+        """The model, loaded off the event loop on first use (see `ModelPool.load`)."""
+        return await self.pool.load(name)
 
     # -- settings -----------------------------------------------------------------------------
     async def settings(self, channel: str) -> Settings:
@@ -248,9 +240,9 @@ class Engine:
         sources = {name: "channel" if name in session.own else
                    "group" if name in session.group_stored else "default"
                    for name in sorted(Settings.field_names())}
-        loaded = self._models.get(session.settings.model)
+        loaded = self.pool.loaded.get(session.settings.model)
         return ChannelStatus(session.settings, continuing, session.busy, self.available_models(),
-                             loaded.kernel.computed_by if loaded else "", sources)
+                             loaded.kernel.label if loaded else "", sources)
 
     # -- text ---------------------------------------------------------------------------------
     def encode(self, model: LoadedModel, text: str, allow_empty: bool = False):
@@ -275,14 +267,28 @@ class Engine:
         return model.kernel.vocab.decode(ids), report
 
     # -- generation ---------------------------------------------------------------------------
-    async def generate_stream(self, channel: str, text: str | None = None,
-                              length: int | None = None, again: bool = False,
-                              expect_mark: str | None = None):
-        """Async iterator of text chunks; the channel's state carries on afterwards.
+    def generation(self, channel: str, text: str | None = None, length: int | None = None,
+                   again: bool = False, expect_mark: str | None = None) -> Generation:
+        """A generation on the channel, started when first iterated: its text chunks (async
+        iteration), then `report` (what the text's encoding replaced or dropped) and `text` (what
+        it read first) from the first chunk on, and `mark` (the channel's new `mark()`) once the
+        stream has ended. One store read and one encoding per request; the channel's state
+        carries on afterwards.
 
         `again`: sample once more from where the channel's last generation started (reading
         its text again), in its place. `expect_mark`: only if the channel is still where
         `mark()` said it was (MovedOnError otherwise): a button under an old message."""
+        generation = Generation()
+        generation.chunks = self._generate(generation, channel, text, length, again, expect_mark)
+        return generation
+
+    def generate_stream(self, channel: str, text: str | None = None, length: int | None = None,
+                        again: bool = False, expect_mark: str | None = None) -> Generation:
+        """Async iterator of text chunks: `generation` (the name front-ends used first)."""
+        return self.generation(channel, text, length, again, expect_mark)
+
+    async def _generate(self, generation: Generation, channel: str, text: str | None,
+                        length: int | None, again: bool, expect_mark: str | None):
         while True:  # load the channel's model, then check: it may have changed meanwhile
             session = await self.store.get(channel)
             model = await self.load(session.settings.model)
@@ -301,7 +307,8 @@ class Engine:
         else:
             carried = session.state if session.state_model == model.name else None
             previous = Previous(carried, model.name, text or "")
-        ids, _ = self.encode(model, text or "", allow_empty=True)
+        ids, generation.report = self.encode(model, text or "", allow_empty=True)
+        generation.text = text or ""
         n = settings.length if length is None else check_length(length, self.limits)
         start = previous.state if previous.state is not None else model.kernel.start_state
         started = time.perf_counter()
@@ -326,6 +333,7 @@ class Engine:
                     await self.store.update_state(session, result.state, model.name, previous)
                 except EngineError:
                     pass  # a failed request leaves the state as it was
+            generation.mark = state_mark(session)
             session.ticket = None
             self.store.trim()
             self.requests.record(time.perf_counter() - started)
@@ -402,7 +410,7 @@ class Engine:
         """What an orchestrator wants to know: the work waiting and running per model, and the
         requests of the last minute."""
         models = {name: {"waiting": m.scheduler.waiting_count, "active": m.scheduler.active_count}
-                  for name, m in self._models.items()}
+                  for name, m in self.pool.loaded.items()}
         return {"models": models,
                 "waiting": sum(m["waiting"] for m in models.values()),
                 "active": sum(m["active"] for m in models.values()),

@@ -1,55 +1,69 @@
-"""Fast batched inference from trained weights, in NumPy (float32), without Keras; the recurrent
-product may run in bfloat16 (`engine.precision`), or the whole step (transition and readout) in
-int8 through ONNX Runtime (`engine.quantized`).
+"""The kernel: what the batch (`engine.batch`) and the inference queue ask of a model, declared
+once as `Kernel`, and `CellKernel`, the one kernel of a cell model whatever its arithmetic.
 
-`step(ids, states)` consumes one character per row and returns (logits, new states); the cell
-(`engine.cells`) holds the arithmetic of its own kind, the kernel adds the output layer.
+`step(ids, states)` consumes one character per row and returns (logits of the next character,
+new states) in one call. Every text is read as if it followed a space (see `vocab.START`): the
+"start state" is the state after feeding " " to the zero state, so even the first character of a
+text gets a probability, the probability of starting a word.
 
-Every text is read as if it followed a space (see `vocab.START`): the "start state" is the state
-after feeding " " to the zero state, so even the first character of a text gets a probability,
-the probability of starting a word.
+The returned-states rule: the states a kernel returns are its own and read-only (an arithmetic
+may keep something derived from them for the next step, the int8 one does); a caller that
+changes rows works on a copy. A kernel never writes the states it is given.
 """
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
-from engine.cells import CELLS, RecurrentCell
-from engine.linalg import matmul
+from engine.arithmetic import program_of
+from engine.cells import CELLS
+from engine.vocab import Vocab
 from engine.weights import ModelFolder
 
-PRECISIONS = ("fp32", "bf16", "int8")
-# how each precision is computed, as `!estado` says it
-COMPUTED_BY = {"fp32": "float32 (NumPy)", "bf16": "bfloat16 (TensorFlow/oneDNN y NumPy)",
-               "int8": "int8 (ONNX Runtime)"}
+
+class Kernel(Protocol):
+    vocab: Vocab
+    state_size: int
+    start_state: np.ndarray  # read-only
+    label: str  # the arithmetic that runs it, as `!estado` and the log say it
+    steps_per_call: int  # > 1: `steps` samples that many characters per call
+    metrics: dict
+
+    @property
+    def vocab_size(self) -> int: ...
+
+    def zero_states(self, batch: int) -> np.ndarray: ...
+
+    def start_states(self, batch: int) -> np.ndarray: ...
+
+    def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(logits [B, V] of the next character, next states [B, S], read-only)."""
+
+    def readout(self, states: np.ndarray) -> np.ndarray:
+        """The next-character logits of each state row: the very numbers `step` returned."""
 
 
-class NumpyKernel:
-    """Batched step and readout for one model folder."""
+def read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
-    def __init__(self, model: ModelFolder, precision: str = "fp32"):
-        self.model = model
-        self.spec = model.spec
-        self.vocab = model.vocab
+
+class CellKernel:
+    """A cell model (`engine.cells`) run by one arithmetic's program: its `step` and `readout`
+    (and `steps` where `steps_per_call` > 1), built by `engine.arithmetic`."""
+
+    def __init__(self, model: ModelFolder, arithmetic: str = "numpy"):
+        """`arithmetic`: a name of `engine.arithmetic.CHOICES` (`auto` decides here)."""
+        self.model, self.spec, self.vocab = model, model.spec, model.vocab
         self.cell = CELLS[model.spec.cell](model.spec, model.arrays)
-        self.precision = "fp32"
         self.dense_w, self.dense_b = model.arrays["dense.0"], model.arrays["dense.1"]
-        self.int8 = None  # an engine.quantized.Int8Model on the int8 path
-        if precision not in PRECISIONS:
-            raise ValueError(f"precisión desconocida {precision!r}: {', '.join(PRECISIONS)}")
-        if precision != "fp32" and isinstance(self.cell, RecurrentCell):  # (not the 3-gram)
-            self.precision = precision
-            if precision == "bf16":
-                from engine.precision import Bfloat16Product
-
-                self.cell.use_product(Bfloat16Product)
-            else:
-                from engine.quantized import Int8Model
-
-                self.int8 = Int8Model(self.cell, self.dense_w, self.dense_b)
-        self.computed_by = COMPUTED_BY[self.precision]  # for `!estado` and the log
+        self.program = program_of(arithmetic)(self.cell, self.dense_w, self.dense_b)
+        self.label = self.program.label
+        self.steps_per_call = self.program.steps_per_call
         self.state_size = self.cell.state_size
-        self.zero = self.zero_states(1)[0]
-        self.start_state = self.transition(np.array([self.vocab.start_id]), self.zero[None])[0]
+        self.start_state = read_only(self.transition(np.array([self.vocab.start_id]),
+                                                     self.zero_states(1))[0].copy())
 
     @property
     def vocab_size(self) -> int:
@@ -65,21 +79,18 @@ class NumpyKernel:
     def start_states(self, batch: int) -> np.ndarray:
         return np.repeat(self.start_state[None], batch, axis=0)
 
-    def transition(self, ids: np.ndarray, states: np.ndarray) -> np.ndarray:
-        """States after consuming ids[b] in row b."""
-        if self.int8 is not None:
-            return self.int8.step(ids, states)[1]
-        return self.cell.transition(np.asarray(ids, dtype=np.int64), states)
+    def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logits, states = self.program.step(ids, states)
+        return logits, read_only(states)
 
     def readout(self, states: np.ndarray) -> np.ndarray:
-        """Next-character logits (B, V) for each state row."""
-        if self.int8 is not None:
-            return self.int8.readout(self.cell.features(states))
-        return matmul(self.cell.features(states), self.dense_w) + self.dense_b
+        return self.program.readout(states)
 
-    def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(logits of the next states, next states): one call on the int8 path."""
-        if self.int8 is not None:
-            return self.int8.step(ids, states)
-        states = self.transition(ids, states)
-        return self.readout(states), states
+    def transition(self, ids: np.ndarray, states: np.ndarray) -> np.ndarray:
+        """The states after consuming ids[b] in row b (a step whose logits are dropped)."""
+        return self.step(ids, states)[1]
+
+    def steps(self, states, temperatures, draws):
+        """draws.shape[1] characters per row in one call: (ids [B, K], states)."""
+        ids, states = self.program.steps(states, temperatures, draws)
+        return ids, read_only(states)

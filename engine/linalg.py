@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 # Below this many rows, `x @ w` is done as one matrix-vector product per row. OpenBLAS runs a
-# matrix-matrix product for 2+ rows and repacks the whole weight matrix on every call: with the
-# 1,024 x 3,072 GRU weights on this machine one row costs 0.11 ms but two rows 0.85 ms, while two
-# row-by-row products cost 0.21 ms; the two ways break even near 8 rows (`python -m bench.matmul`).
+# matrix-matrix product for 2+ rows and repacks the whole weight matrix on every call, so a few
+# rows cost far more than as many matrix-vector products; `python -m bench.matmul` finds where
+# the two ways break even (the figures are in the README).
 ROW_BY_ROW_BELOW = 8
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import WeightsError
+from engine.kernel import read_only
 from engine.linalg import log_softmax
 
 
@@ -54,7 +55,9 @@ class MixtureSpec:
 
 
 class MixtureKernel:
-    """The kernel interface (`transition`, `readout`, states) over member kernels."""
+    """A `engine.kernel.Kernel` composed of member kernels: each steps its slice of the state."""
+
+    steps_per_call = 1
 
     def __init__(self, name: str, spec: MixtureSpec, members: list, metrics: dict | None = None):
         self.name, self.spec, self.members = name, spec, members
@@ -69,16 +72,15 @@ class MixtureKernel:
         bounds = np.cumsum([0, *sizes])
         self.slices = [slice(int(a), int(b)) for a, b in zip(bounds, bounds[1:])]
         self.state_size = int(bounds[-1])
-        self.zero = np.concatenate([m.zero for m in members])
-        self.start_state = np.concatenate([m.start_state for m in members])
+        self.start_state = read_only(np.concatenate([m.start_state for m in members]))
 
     @property
     def vocab_size(self) -> int:
         return len(self.vocab)
 
     @property
-    def computed_by(self) -> str:
-        return " + ".join(dict.fromkeys(m.computed_by for m in self.members))
+    def label(self) -> str:
+        return " + ".join(dict.fromkeys(m.label for m in self.members))
 
     @property
     def weights(self) -> dict[str, float]:
@@ -89,10 +91,6 @@ class MixtureKernel:
 
     def start_states(self, batch: int) -> np.ndarray:
         return np.repeat(self.start_state[None], batch, axis=0)
-
-    def transition(self, ids: np.ndarray, states: np.ndarray) -> np.ndarray:
-        return np.concatenate([m.transition(ids, states[:, s])
-                               for m, s in zip(self.members, self.slices)], axis=1)
 
     def mix(self, member_logits: list[np.ndarray]) -> np.ndarray:
         """log Σ wᵢ pᵢ from each member's logits: logits whose softmax is the mixed
@@ -109,4 +107,7 @@ class MixtureKernel:
         """Each member's own step (one call per member on the int8 path), then the mix."""
         stepped = [m.step(ids, states[:, s]) for m, s in zip(self.members, self.slices)]
         return (self.mix([logits for logits, _ in stepped]),
-                np.concatenate([member_states for _, member_states in stepped], axis=1))
+                read_only(np.concatenate([member_states for _, member_states in stepped], axis=1)))
+
+    def transition(self, ids: np.ndarray, states: np.ndarray) -> np.ndarray:
+        return self.step(ids, states)[1]

@@ -1,6 +1,6 @@
 """A few lines of ONNX graph building: each node's output named for you, constants by value.
 
-Used by `engine.quantized` to write a cell's whole step (the input table, the int8 recurrent
+Used by `engine.int8_onnx` to write a cell's whole step (the input table, the int8 recurrent
 product, the gates) as one graph that ONNX Runtime runs in one call.
 """
 from __future__ import annotations

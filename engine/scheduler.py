@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.batch import Batch, Job, Row
+from engine.batch import Batch, BatchRow, Job
 from engine.errors import BusyError, ClosedError, StateMismatchError, WorkerError
 from engine.sampling import key_of
 
@@ -177,7 +177,7 @@ class Scheduler:
             self._outbox = []
         self._last_post = now
 
-    def _finish(self, row: Row, state: np.ndarray, cancelled: bool) -> list[Event]:
+    def _finish(self, row: BatchRow, state: np.ndarray, cancelled: bool) -> list[Event]:
         """Its last characters not yet handed over, then its end."""
         ticket = row.tag
         logits = self.kernel.readout(state[None])[0] if row.job.final_logits else None
@@ -197,7 +197,7 @@ class Scheduler:
                     "el estado guardado del canal no corresponde a este modelo")))
                 continue
             seed = job.seed if job.seed is not None else next(self._seeds)
-            new.append(Row(job, tag=ticket, key=int(key_of(seed)), started=time.perf_counter()))
+            new.append(BatchRow(job, tag=ticket, key=int(key_of(seed)), started=time.perf_counter()))
         if refused:
             self._post(refused, flush=True)
         if new:
@@ -253,7 +253,7 @@ class Scheduler:
         self._post(events, flush=bool(leaving), batch=batch)
 
 
-def new_ids(row: Row) -> Event | None:
+def new_ids(row: BatchRow) -> Event | None:
     """The row's characters not yet handed to the event loop, as one event (None: none)."""
     if len(row.generated) == row.posted:
         return None

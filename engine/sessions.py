@@ -30,7 +30,7 @@ import numpy as np
 from engine.errors import StoreError
 from engine.settings import Settings
 from engine.store_postgres import PostgresBackend, is_postgres_url
-from engine.store_rows import Row
+from engine.store_rows import StoredChannel
 from engine.store_sqlite import SqliteBackend
 
 
@@ -107,7 +107,7 @@ class SessionStore:
         """What the channel's settings are where it has not set its own."""
         return replace(self.defaults, **session.group_stored)
 
-    def _apply(self, session: Session, row: Row | None) -> Session:
+    def _apply(self, session: Session, row: StoredChannel | None) -> Session:
         if row is None:
             session.state, session.state_model, session.version = None, None, 0
             session.previous = None
@@ -173,7 +173,7 @@ class SessionStore:
         the state (states are per model)."""
         base = self.base(session)
 
-        def change(row: Row | None) -> dict:
+        def change(row: StoredChannel | None) -> dict:
             stored = dict(row.stored) if row else {}
             old_model = stored.get("model", base.model)
             for name in forget:
@@ -201,7 +201,7 @@ class SessionStore:
 
         base = self.base(session)
 
-        def change(row: Row | None) -> dict | None:
+        def change(row: StoredChannel | None) -> dict | None:
             stored_model = (row.stored if row else {}).get("model", base.model)
             if model is not None and model != stored_model:
                 return None

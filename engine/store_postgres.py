@@ -17,7 +17,7 @@ import time
 
 from engine.errors import StoreError
 from engine.settings import Settings
-from engine.store_rows import COLUMNS, Row, state_array
+from engine.store_rows import COLUMNS, StoredChannel, state_array
 
 SCHEMA_VERSION = 2
 MIGRATIONS = {
@@ -100,16 +100,16 @@ class PostgresBackend:
                 await connection.execute("UPDATE verbo_schema SET version = %s", (SCHEMA_VERSION,))
 
     @staticmethod
-    def _row(found) -> Row | None:
+    def _row(found) -> StoredChannel | None:
         if found is None:
             return None
         settings, blob, state_model, version, previous, previous_model, previous_text = found
         known = Settings.field_names()
         stored = {k: v for k, v in (settings or {}).items() if k in known}
-        return Row(stored, state_array(blob), state_model, int(version), state_array(previous),
+        return StoredChannel(stored, state_array(blob), state_model, int(version), state_array(previous),
                    previous_model, previous_text or "")
 
-    async def read(self, channel: str) -> Row | None:
+    async def read(self, channel: str) -> StoredChannel | None:
         await self.open()
         async with self._pool.connection() as connection:
             cursor = await connection.execute(
@@ -122,7 +122,7 @@ class PostgresBackend:
     async def changed_elsewhere(self) -> bool:
         return False  # (the reads above already see every commit)
 
-    async def transaction(self, channel: str, change) -> Row | None:
+    async def transaction(self, channel: str, change) -> StoredChannel | None:
         """Read the channel's row and write `change(row)`'s columns (None: write nothing), the
         row locked for the transaction; the row as it is afterwards, or None."""
         await self.open()

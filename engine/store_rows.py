@@ -7,7 +7,7 @@ import numpy as np
 
 
 @dataclass(frozen=True)
-class Row:
+class StoredChannel:
     stored: dict  # the settings written for the channel (the rest are the defaults)
     state: np.ndarray | None
     state_model: str | None

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from engine.errors import StoreError
 from engine.settings import Settings
-from engine.store_rows import COLUMNS, Row, state_array
+from engine.store_rows import COLUMNS, StoredChannel, state_array
 
 SCHEMA_VERSION = 3
 MIGRATIONS = {
@@ -78,7 +78,7 @@ class SqliteBackend:
     async def open(self) -> None:
         """Nothing to wait for: the file was opened and migrated when the backend was made."""
 
-    def _select(self, channel: str) -> Row | None:
+    def _select(self, channel: str) -> StoredChannel | None:
         found = self._db.execute(f"SELECT {COLUMNS} FROM channels WHERE channel = ?",
                                  (channel,)).fetchone()
         if found is None:
@@ -86,14 +86,14 @@ class SqliteBackend:
         settings_json, blob, state_model, version, previous, previous_model, previous_text = found
         known = Settings.field_names()
         stored = {k: v for k, v in json.loads(settings_json).items() if k in known}
-        return Row(stored, state_array(blob), state_model, version, state_array(previous),
+        return StoredChannel(stored, state_array(blob), state_model, version, state_array(previous),
                    previous_model, previous_text or "")
 
-    def _read(self, channel: str) -> Row | None:
+    def _read(self, channel: str) -> StoredChannel | None:
         with self._lock:
             return self._select(channel)
 
-    async def read(self, channel: str) -> Row | None:
+    async def read(self, channel: str) -> StoredChannel | None:
         return await asyncio.to_thread(self._read, channel)
 
     def _pragma_data_version(self) -> int:
@@ -108,7 +108,7 @@ class SqliteBackend:
         changed, self._data_version = version != self._data_version, version
         return changed
 
-    def _transaction(self, channel: str, change) -> Row | None:
+    def _transaction(self, channel: str, change) -> StoredChannel | None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -135,7 +135,7 @@ class SqliteBackend:
                 raise
             return self._select(channel) if columns is not None else None
 
-    async def transaction(self, channel: str, change) -> Row | None:
+    async def transaction(self, channel: str, change) -> StoredChannel | None:
         """Read the channel's row and write `change(row)`'s columns (None: write nothing),
         atomically across processes; the row as it is afterwards, or None."""
         return await asyncio.to_thread(self._transaction, channel, change)

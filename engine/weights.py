@@ -22,13 +22,12 @@ from engine.vocab import Vocab
 REPO_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 
 
-def user_models_root() -> Path:
-    """Where models trained on a person's own text go: VERBO_MODELS, or the user data folder."""
-    import os
-
+def user_models_root(configured: str | Path | None = None) -> Path:
+    """Where models trained on a person's own text go: `configured` (an entry point reads it
+    from VERBO_MODELS), or the user data folder."""
     from platformdirs import user_data_dir
 
-    return Path(os.environ.get("VERBO_MODELS") or Path(user_data_dir("verbo")) / "models")
+    return Path(configured or Path(user_data_dir("verbo")) / "models")
 FILES = ("spec.json", "vocab.json", "weights.npz")
 
 

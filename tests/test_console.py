@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-import engine.facade as facade
+import engine.pool as pool
 from bot.repl import STOPPED, complete_lines
 from tests.helpers.console import run_session
 from tests.helpers.pacing import HoldAt
@@ -61,14 +61,14 @@ async def test_ctrl_c_cancels_the_running_command_and_the_console_goes_on(
 async def test_ctrl_c_while_a_model_loads_abandons_it_and_changes_nothing(
         engine, tmp_path, monkeypatch):
     reached, release = threading.Event(), threading.Event()
-    real_load = facade.load_kernel
+    real_load = pool.load_kernel
 
     def slow_load(*args):
         reached.set()
         release.wait(30)
         return real_load(*args)
 
-    monkeypatch.setattr(facade, "load_kernel", slow_load)
+    monkeypatch.setattr(pool, "load_kernel", slow_load)
 
     async def press_ctrl_c(inp, repl):
         assert await asyncio.to_thread(reached.wait, 30), "the model never started loading"

@@ -3,15 +3,14 @@ once for every batch size, and samples what single steps do when it runs several
 import numpy as np
 import pytest
 
-from engine.device_kernel import DeviceKernel
-from engine.kernel import NumpyKernel
+from engine.kernel import CellKernel
 from engine.weights import load_model_folder
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm", "srnn", "trigrama"])
-def test_tensorflow_kernel_matches_numpy(tiny_models, cell):
+def test_the_device_kernel_matches_numpy(tiny_models, cell):
     folder = load_model_folder(tiny_models[cell])
-    device_kernel, np_kernel = DeviceKernel(folder), NumpyKernel(folder)
+    device_kernel, np_kernel = CellKernel(folder, "device"), CellKernel(folder)
     rng = np.random.default_rng(0)
     for batch in (1, 3, 7):
         ids = rng.integers(0, folder.spec.vocab_size, size=batch)
@@ -21,16 +20,18 @@ def test_tensorflow_kernel_matches_numpy(tiny_models, cell):
             lb, b = np_kernel.step(ids, b)
             ids = la.argmax(1)
         np.testing.assert_allclose(la, lb, atol=1e-4)
-    if cell != "trigrama" and device_kernel.framework == "tensorflow":
-        assert device_kernel._transition.experimental_get_tracing_count() == 1
+    program = device_kernel.program
+    if cell != "trigrama" and program.framework == "tensorflow":
+        assert program._step.experimental_get_tracing_count() == 1
 
 
 def test_jax_compiles_once_per_padded_batch_size_whatever_the_step_count(tiny_models):
     """Under JAX (which compiles per shape) batches of 5 to 16 rows share one compilation, and so
     do loops of 2 to 4 characters; the padding changes no row's numbers."""
     folder = load_model_folder(tiny_models["gru"])
-    device_kernel, np_kernel = DeviceKernel(folder), NumpyKernel(folder)
-    if device_kernel.framework != "jax":
+    device_kernel, np_kernel = CellKernel(folder, "device"), CellKernel(folder)
+    program = device_kernel.program
+    if program.framework != "jax":
         pytest.skip("TensorFlow traces once for every batch size (the test above)")
     device_kernel.steps_per_call = 4  # what a GPU gets (8), here on the CPU
     rng = np.random.default_rng(1)
@@ -43,7 +44,7 @@ def test_jax_compiles_once_per_padded_batch_size_whatever_the_step_count(tiny_mo
             ids, _ = device_kernel.steps(states, np.zeros(batch), np.full((batch, count), 0.5))
             assert ids.shape == (batch, count)  # greedy: the first is the readout's best
             np.testing.assert_array_equal(ids[:, 0], np_kernel.readout(states).argmax(1))
-        sizes = device_kernel._readout._cache_size(), device_kernel._steps._cache_size()
+        sizes = program._readout._cache_size(), program._steps._cache_size()
         compiled = compiled or sizes  # after the first batch (a GPU compiled them all ahead)
         assert sizes == compiled
 
@@ -56,12 +57,12 @@ async def test_several_steps_per_device_call_sample_what_single_steps_do(weights
     from engine import Engine
 
     texts = {}
-    for backend in ("numpy", "tensorflow"):
+    for backend in ("numpy", "device"):
         async with Engine(tmp_path / f"{backend}.sqlite3", weights_root=weights_root,
                           backend=backend) as engine:
             kernel = (await engine.load(cell)).kernel
             calls = []
-            if backend == "tensorflow":
+            if backend == "device":
                 kernel.steps_per_call = 4  # what a GPU gets (8), here on the CPU
                 device_steps = kernel.steps
                 kernel.steps = lambda *a, calls=calls, device_steps=device_steps: (
@@ -70,9 +71,9 @@ async def test_several_steps_per_device_call_sample_what_single_steps_do(weights
                 await engine.update(name, model=cell, seed=5, length=37, temperature=temperature)
             texts[backend] = [await engine.generate(name, "Dios") for name in
                               ("greedy", "warm", "hot")]
-            if backend == "tensorflow":  # 37 characters: 9 calls of 4, one step for the last
+            if backend == "device":  # 37 characters: 9 calls of 4, one step for the last
                 assert calls == [4] * 27
-    assert texts["tensorflow"] == texts["numpy"]
+    assert texts["device"] == texts["numpy"]
 
 
 def test_the_same_kernel_runs_on_jax(weights_root, tmp_path):

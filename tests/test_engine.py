@@ -6,7 +6,7 @@ import pytest
 
 from engine import BusyError, ChannelBusyError, Engine, EngineError, InputError
 from engine.batch import score_sequences
-from engine.kernel import NumpyKernel
+from engine.kernel import CellKernel
 from engine.scheduler import Job, Scheduler
 from engine.weights import load_model_folder
 from tests.helpers.pacing import HoldAt
@@ -101,7 +101,7 @@ async def test_second_generation_in_a_channel_is_refused(engine):
 
 
 async def test_full_queue_is_refused_at_once(tiny_models):
-    kernel = NumpyKernel(load_model_folder(tiny_models["gru"]))
+    kernel = CellKernel(load_model_folder(tiny_models["gru"]))
     scheduler = Scheduler(kernel, max_batch=1, max_waiting=2)
     scheduler.start()
     jobs = [Job(inputs=np.array([1, 2, 3]), state=kernel.start_state, generate=500)
@@ -158,7 +158,8 @@ async def test_bad_texts_are_refused(engine):
 
 
 async def test_score_rank_and_next_chars(engine, weights_root):
-    kernel = NumpyKernel(load_model_folder(weights_root / "gru"))
+    # the engine's default arithmetic (auto), scored again in the calling thread
+    kernel = CellKernel(load_model_folder(weights_root / "gru"), "auto")
     text = "Y dijo Dios: Sea la luz"
     score = await engine.score(text)
     expected = score_sequences(kernel, [kernel.vocab.encode(text)[0]])[0]

@@ -1,5 +1,6 @@
 """`verbo export --savedmodel`: the SavedModel, loaded back by TensorFlow, agrees with the NumPy
-kernel — a step, a score, a greedy generation — and seeded sampling is reproducible."""
+kernel — a step, a score, a greedy generation — and a seeded `generate` writes what the engine
+writes for that seed."""
 import subprocess
 import sys
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from engine.batch import score_sequences
-from engine.kernel import NumpyKernel
+from engine.kernel import CellKernel
 from engine.weights import load_model_folder
 
 tf = pytest.importorskip("tensorflow")
@@ -22,7 +23,7 @@ def exported(request, tiny_models, tmp_path_factory):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "generate" in done.stdout
-    return NumpyKernel(load_model_folder(folder)), tf.saved_model.load(str(destination))
+    return CellKernel(load_model_folder(folder)), tf.saved_model.load(str(destination))
 
 
 def test_a_step_and_a_score_agree_with_the_numpy_kernel(exported):
@@ -62,6 +63,26 @@ def test_greedy_generation_matches_and_seeds_reproduce(exported):
     assert (generate(1.0, 5).numpy() == generate(1.0, 5).numpy()).all()
     characters = model.signatures["vocabulary"]()["characters"].numpy()
     assert len(characters) == kernel.vocab_size
+
+
+async def test_a_seeded_generate_writes_what_the_engine_writes(exported, tiny_models, tmp_path):
+    from engine import Engine
+
+    kernel, model = exported
+    cell = kernel.spec.cell
+    prompt = "En el principio"
+    async with Engine(tmp_path / "e.sqlite3", weights_root=tiny_models[cell].parent,
+                      backend="numpy", default_model=tiny_models[cell].name) as engine:
+        for seed in (5, 11):
+            await engine.update("canal", temperature=1.0, seed=seed, length=40)
+            await engine.reset("canal")
+            written = await engine.generate("canal", prompt)
+            ids = model.signatures["generate"](
+                ids=tf.constant(kernel.vocab.encode(prompt)[0][None], tf.int32),
+                states=model.signatures["start"](batch=tf.constant(2))["states"],
+                n=tf.constant(40), temperature=tf.constant(1.0),
+                seed=tf.constant(seed, tf.int64))["ids"].numpy()
+            assert kernel.vocab.decode(ids[0]) == kernel.vocab.decode(ids[1]) == written
 
 
 def test_a_model_without_recurrent_state_is_refused(tiny_models, tmp_path):

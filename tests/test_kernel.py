@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from engine.kernel import NumpyKernel
+from engine.kernel import CellKernel
 from engine.linalg import ROW_BY_ROW_BELOW, matmul
 from engine.weights import load_model_folder
 
@@ -19,7 +19,7 @@ def test_matmul_equals_the_plain_product_for_every_batch_size(rows):
 
 @pytest.mark.parametrize("cell", ["gru", "lstm", "srnn", "trigrama"])
 def test_a_batch_steps_each_row_as_if_it_were_alone(tiny_models, cell):
-    kernel = NumpyKernel(load_model_folder(tiny_models[cell]))
+    kernel = CellKernel(load_model_folder(tiny_models[cell]))
     rng = np.random.default_rng(0)
     for rows in (2, ROW_BY_ROW_BELOW - 1, ROW_BY_ROW_BELOW + 1):
         states = kernel.start_states(rows)

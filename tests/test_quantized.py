@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from engine import Engine
+from engine.arithmetic import resolve
 from engine.batch import score_sequences
-from engine.kernel import NumpyKernel
-from engine.loading import resolve
-from engine.quantized import Int8Product, quantize_columns
+from engine.int8_onnx import Int8Product, quantize_columns
+from engine.kernel import CellKernel
 from engine.weights import REPO_WEIGHTS, load_model_folder
 from training.corpus import load_corpus, train_validation_split
 
@@ -58,8 +58,8 @@ def test_an_all_zero_row_gives_zeros():
 @pytest.mark.parametrize("cell", ["gru", "lstm", "srnn"])
 def test_the_int8_step_follows_the_float32_step(tiny_models, cell):
     folder = load_model_folder(tiny_models[cell])
-    exact, quantized = NumpyKernel(folder), NumpyKernel(folder, precision="int8")
-    assert quantized.precision == "int8" and quantized.computed_by == "int8 (ONNX Runtime)"
+    exact, quantized = CellKernel(folder), CellKernel(folder, "int8")
+    assert quantized.label == "int8 (ONNX Runtime)"
     states = exact.start_states(6)
     ids = np.arange(6) % len(exact.vocab)
     for _ in range(5):
@@ -71,7 +71,7 @@ def test_the_int8_step_follows_the_float32_step(tiny_models, cell):
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_a_step_from_the_carried_quantization_equals_a_step_that_quantizes_afresh(tiny_models, cell):
-    kernel = NumpyKernel(load_model_folder(tiny_models[cell]), precision="int8")
+    kernel = CellKernel(load_model_folder(tiny_models[cell]), "int8")
     ids = np.arange(5) % len(kernel.vocab)
     logits, states = kernel.step(ids, kernel.start_states(5))
     assert not states.flags.writeable  # what makes handing its quantization on safe
@@ -84,8 +84,8 @@ def test_a_step_from_the_carried_quantization_equals_a_step_that_quantizes_afres
 
 
 def test_the_3_gram_has_no_recurrent_product_and_stays_float32(tiny_models):
-    kernel = NumpyKernel(load_model_folder(tiny_models["trigrama"]), precision="int8")
-    assert kernel.precision == "fp32"
+    kernel = CellKernel(load_model_folder(tiny_models["trigrama"]), "int8")
+    assert kernel.label == "float32 (NumPy)"
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_the_shipped_models_lose_less_than_0_005_bits_per_character(name, valida
         logprobs = score_sequences(kernel, [kernel.vocab.encode(t)[0] for t in validation_texts])
         return -sum(float(lp.sum()) for lp in logprobs) / sum(map(len, logprobs)) / math.log(2)
 
-    assert abs(bits(NumpyKernel(folder, precision="int8")) - bits(NumpyKernel(folder))) < 0.005
+    assert abs(bits(CellKernel(folder, "int8")) - bits(CellKernel(folder))) < 0.005
 
 
 async def test_a_seeded_generation_is_the_same_alone_or_in_a_batch_of_50(weights_root, tmp_path):
@@ -115,7 +115,7 @@ async def test_a_seeded_generation_is_the_same_alone_or_in_a_batch_of_50(weights
         together = await asyncio.gather(engine.generate("seeded", "Dios"),
                                         *(engine.generate(f"other{c}", "Y") for c in range(49)))
         assert together[0] == alone
-        assert engine.model("gru").kernel.precision == "int8"
+        assert (await engine.load("gru")).kernel.label == "int8 (ONNX Runtime)"
 
 
 def test_auto_is_int8_on_a_machine_without_a_gpu():

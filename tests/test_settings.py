@@ -57,7 +57,7 @@ def test_config_defaults_come_from_the_engine_and_a_bad_value_is_named(monkeypat
     for name in ("VERBO_MAX_BATCH", "VERBO_MODEL", "VERBO_SHARDED"):
         monkeypatch.delenv(name, raising=False)
     config = Config.from_env(load_dotenv_file=False)
-    assert config.limits() == Limits() and config.model == "gru" and not config.sharded
+    assert config.engine_limits == Limits() and config.model == "gru" and not config.sharded
     monkeypatch.setenv("VERBO_MAX_BATCH", "mucho")
     with pytest.raises(ConfigError, match="VERBO_MAX_BATCH"):
         Config.from_env(load_dotenv_file=False)

@@ -8,18 +8,12 @@ import pytest
 from bot.commands import Commands, Context
 from engine import Engine
 from engine.facade import MIN_LENGTH_BEFORE_STOP
-from engine.kernel import NumpyKernel
-from engine.weights import REPO_WEIGHTS, load_model_folder
 
 PROMPT = "Y dijo Dios"
 
 
-@pytest.fixture(scope="module")
-def gru():
-    return NumpyKernel(load_model_folder(REPO_WEIGHTS / "gru"))
-
-
 def state_after(kernel, text: str) -> np.ndarray:
+    """The state after reading `text` one character at a time, in the engine's own kernel."""
     state = kernel.start_states(1)
     for char_id in kernel.vocab.encode(text)[0]:
         state = kernel.transition(np.array([char_id]), state)
@@ -27,17 +21,18 @@ def state_after(kernel, text: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("stop,ends", [("sentence", r"[.!?]"), ("line", r"\n")])
-async def test_a_generation_ends_right_after_the_first_stop(tmp_path, gru, stop, ends):
+async def test_a_generation_ends_right_after_the_first_stop(tmp_path, stop, ends):
     async with Engine(tmp_path / "s.db") as engine:
         await engine.update("c", stop=stop, seed=3, temperature=0.8, length=2000)
         text = await engine.generate("c", PROMPT)
         state = (await engine.store.get("c")).state
+        gru = (await engine.load("gru")).kernel
     assert len(text) < 2000 and re.fullmatch(ends, text[-1])
     assert not re.search(ends, text[MIN_LENGTH_BEFORE_STOP - 1:-1])  # the first one that counts
     np.testing.assert_allclose(state, state_after(gru, PROMPT + text), atol=1e-5)
 
 
-async def test_a_verse_stop_ends_before_the_number_and_keeps_the_state_before_it(tmp_path, gru):
+async def test_a_verse_stop_ends_before_the_number_and_keeps_the_state_before_it(tmp_path):
     async with Engine(tmp_path / "s.db") as engine:
         await engine.update("c", stop="verse", seed=5, temperature=0.8, length=2000)
         text = await engine.generate("c", PROMPT)
@@ -45,6 +40,7 @@ async def test_a_verse_stop_ends_before_the_number_and_keeps_the_state_before_it
         # the same seeded sampling without the stop, one character further: what the stop saw
         await engine.update("d", stop="none", seed=5, temperature=0.8, length=len(text) + 1)
         unstopped = await engine.generate("d", PROMPT)
+        gru = (await engine.load("gru")).kernel
     assert len(text) < 2000 and not re.search(r"\d", text[MIN_LENGTH_BEFORE_STOP - 1:])
     np.testing.assert_allclose(state, state_after(gru, PROMPT + text), atol=1e-5)
     assert unstopped[:-1] == text  # it ended just before …

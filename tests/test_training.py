@@ -6,7 +6,7 @@ import pytest
 
 from engine import WeightsError
 from engine.batch import score_sequences
-from engine.kernel import NumpyKernel
+from engine.kernel import CellKernel
 from engine.weights import load_model_folder
 from tests.helpers.models import TINY, train_tiny
 from training.keras_model import build_model, set_weight_arrays
@@ -15,7 +15,7 @@ from training.keras_model import build_model, set_weight_arrays
 @pytest.mark.parametrize("cell", ["gru", "lstm", "srnn", "trigrama"])
 def test_kernel_matches_keras_over_500_characters(tiny_models, cell):
     folder = load_model_folder(tiny_models[cell])
-    kernel = NumpyKernel(folder)
+    kernel = CellKernel(folder)
     keras_model = build_model(folder.spec)
     set_weight_arrays(keras_model, folder.arrays)
     ids, _ = folder.vocab.encode(("Y dijo Dios: Sea la luz; y fue la luz. " * 13)[:499])
@@ -34,7 +34,7 @@ def test_export_holds_metrics_and_reload_scores_identically(tiny_models):
     metrics = json.loads((folder_path / "metrics.json").read_text())
     for key in ("val_bits_per_char", "epochs_trained", "training_seconds", "corpus_sha256"):
         assert key in metrics
-    a, b = NumpyKernel(load_model_folder(folder_path)), NumpyKernel(load_model_folder(folder_path))
+    a, b = CellKernel(load_model_folder(folder_path)), CellKernel(load_model_folder(folder_path))
     ids, _ = a.vocab.encode("En el principio creó Dios los cielos y la tierra.")
     np.testing.assert_array_equal(score_sequences(a, [ids])[0], score_sequences(b, [ids])[0])
     assert 1.0 < metrics["val_bits_per_char"] < 6.6  # trained: better than uniform (log2 96)

@@ -70,7 +70,8 @@ class TrainConfig:
         """weights/ for the shipped corpus; the user's models folder for their own text."""
         if self.out_dir:
             return Path(self.out_dir)
-        return (user_models_root() if self.corpus else REPO_WEIGHTS) / self.model_name
+        own = user_models_root(os.environ.get("VERBO_MODELS"))
+        return (own if self.corpus else REPO_WEIGHTS) / self.model_name
 
     @property
     def checkpoints(self) -> Path:

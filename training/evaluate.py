@@ -24,7 +24,9 @@ KN_ORDERS = (4, 9)  # 4 = the trigrama's context (3 characters) + 1; 9 = the str
 
 
 @dataclass
-class Row:
+class ModelRow:
+    """One line of the evaluation table: a model or a baseline."""
+
     name: str
     kind: str
     bits: float
@@ -40,7 +42,7 @@ def parameter_count(arrays: dict) -> int:
     return int(sum(a.size for a in arrays.values()))
 
 
-def format_table(rows: list[Row], title: str) -> str:
+def format_table(rows: list[ModelRow], title: str) -> str:
     lines = [title, "",
              "| modelo | tipo | bits/car. | perplejidad | segundos | notas |",
              "|---|---|---|---|---|---|"]
@@ -60,7 +62,7 @@ def describe(kernel) -> str:
     return f"{spec.cell} {spec.units} ({parameter_count(kernel.model.arrays) / 1e6:.2f} M)"
 
 
-def score_model(folder: Path, chapters_text: list[str], backend: str = "numpy") -> Row:
+def score_model(folder: Path, chapters_text: list[str], backend: str = "numpy") -> ModelRow:
     kernel = load_kernel(folder, backend)
     encoded, notes = [], []
     for text in chapters_text:
@@ -71,20 +73,20 @@ def score_model(folder: Path, chapters_text: list[str], backend: str = "numpy") 
     started = time.perf_counter()
     logprobs = score_sequences(kernel, encoded)
     bits = -sum(float(lp.sum()) for lp in logprobs) / LN2 / max(1, sum(map(len, encoded)))
-    return Row(folder.name, describe(kernel), bits, time.perf_counter() - started, "; ".join(notes))
+    return ModelRow(folder.name, describe(kernel), bits, time.perf_counter() - started, "; ".join(notes))
 
 
-def baseline_rows(train_text: str, eval_texts: list[str], vocab: Vocab) -> list[Row]:
+def baseline_rows(train_text: str, eval_texts: list[str], vocab: Vocab) -> list[ModelRow]:
     rows = []
     started = time.perf_counter()
     bits = lzma_bits_per_char(train_text, "".join(eval_texts))
-    rows.append(Row("lzma", "xz -9e, condicional", bits, time.perf_counter() - started))
+    rows.append(ModelRow("lzma", "xz -9e, condicional", bits, time.perf_counter() - started))
     train_ids = vocab.encode_exact(train_text)
     eval_ids = [vocab.encode(t)[0] for t in eval_texts]
     for order in KN_ORDERS:
         started = time.perf_counter()
         bits = kneser_ney_bits_per_char(train_ids, eval_ids, len(vocab), order, vocab.start_id)
-        rows.append(Row(f"kn{order}", f"Kneser-Ney, contexto {order - 1}", bits,
+        rows.append(ModelRow(f"kn{order}", f"Kneser-Ney, contexto {order - 1}", bits,
                         time.perf_counter() - started))
     return rows
 
@@ -96,7 +98,7 @@ class EvaluationError(Exception):
 @dataclass
 class Evaluation:
     title: str
-    rows: list[Row]
+    rows: list[ModelRow]
 
     def table(self) -> str:
         return format_table(self.rows, self.title)

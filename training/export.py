@@ -7,14 +7,17 @@ Signatures (every state is an explicit input and output, as in the engine):
 - `step(ids [B], states [B, S])` → `logits` [B, V] of the next character and `states`, after
   reading one character per row.
 - `generate(ids [B, T], states [B, S], n, temperature, seed)` → `ids` [B, n] and `states`: read
-  `ids` (T may be 0), then sample n characters per row; temperature 0 is greedy; a seed makes it
-  reproducible (stateless random numbers).
+  `ids` (T may be 0), then sample n characters per row; temperature 0 is greedy. It samples with
+  the engine's own sampler and random numbers (`engine.sampling`: `choose`, and the seed's
+  counter-based uniforms), so a seeded `generate` writes exactly what verbo writes for that seed,
+  text and temperature (every row of the batch draws the seed's numbers).
 - `score(ids [B, T], states [B, S])` → `logprobs` [B, T] (natural log of each character given
   those before it) and `states`.
 - `vocabulary()` → `characters` [V]: id → character.
 
-The arithmetic is the cells' own Keras operations (`engine.cells`, as the device kernel uses),
-run by TensorFlow, float32. The 3-gram MLP has no recurrent state and is refused.
+The arithmetic is the cells' own step in Keras operations (`engine.device.compiled_functions`,
+the device kernel's), run by TensorFlow, float32. The 3-gram MLP has no recurrent state and is
+refused.
 """
 from __future__ import annotations
 
@@ -29,21 +32,25 @@ def build_module(kernel):
     import keras
     import tensorflow as tf
 
+    from engine.device import compiled_functions
+    from engine.sampling import UNIT, choose, key_of, mix, uniform_bits
+
     if keras.backend.backend() != "tensorflow":
         raise ExportError("un SavedModel se escribe con TensorFlow: quita KERAS_BACKEND")
-    functions = kernel.cell.device_functions(keras.ops)
-    if functions is None:
+    if not kernel.cell.recurrent:
         raise ExportError(f"{kernel.spec.cell} no tiene estado recurrente: no se exporta")
-    transition, features = functions
-    dense_w, dense_b = tf.constant(kernel.dense_w), tf.constant(kernel.dense_b)
+    step, readout, _ = compiled_functions(kernel.cell, kernel.dense_w, kernel.dense_b, "float64")
     start_state = tf.constant(kernel.start_state)
     characters = tf.constant([kernel.vocab.decode([i]) for i in range(kernel.vocab_size)])
     size = kernel.state_size
     ids_1d, ids_2d = tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.int32)
     states_spec = tf.TensorSpec([None, size], tf.float32)
-
-    def readout(states):
-        return tf.matmul(features(states), dense_w) + dense_b
+    # engine.sampling's uint64 arithmetic in TensorFlow's operations
+    bits = type("TensorFlowBits", (), {
+        "add": staticmethod(tf.add), "multiply": staticmethod(tf.multiply),
+        "bitwise_xor": staticmethod(tf.bitwise.bitwise_xor),
+        "right_shift": staticmethod(tf.bitwise.right_shift)})
+    assert int(key_of(0)) == int(mix(tf.constant(0, tf.uint64), bits))  # the same numbers
 
     def read(ids, states):
         """Read ids [B, T] column by column; the states after, and each column's log-probs."""
@@ -52,7 +59,7 @@ def build_module(kernel):
             column = ids[:, t]
             logp = tf.nn.log_softmax(readout(states))
             logprobs = logprobs.write(t, tf.gather(logp, column, batch_dims=1))
-            states = transition(column, states)
+            states = step(column, states)[1]
         return states, tf.transpose(logprobs.stack(), [1, 0])
 
     class VerboModel(tf.Module):
@@ -62,24 +69,24 @@ def build_module(kernel):
 
         @tf.function(input_signature=[ids_1d, states_spec])
         def step(self, ids, states):
-            states = transition(ids, states)
-            return {"logits": readout(states), "states": states}
+            logits, states = step(ids, states)
+            return {"logits": logits, "states": states}
 
         @tf.function(input_signature=[ids_2d, states_spec, tf.TensorSpec([], tf.int32),
                                       tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int64)])
         def generate(self, ids, states, n, temperature, seed):
             states, _ = read(ids, states)
+            rows = tf.shape(states)[0]
+            keys = tf.fill([rows], mix(tf.cast(seed, tf.uint64), bits))
+            temperatures = tf.fill([rows], tf.cast(temperature, tf.float64))
             out = tf.TensorArray(tf.int32, size=n)
             for i in tf.range(n):
-                logits = readout(states)
-                if temperature > 0.0:
-                    drawn = tf.random.stateless_categorical(
-                        logits / temperature, 1, seed=tf.stack([seed, tf.cast(i, tf.int64)]),
-                        dtype=tf.int32)[:, 0]
-                else:
-                    drawn = tf.argmax(logits, axis=1, output_type=tf.int32)
+                counters = tf.fill([rows], tf.cast(i, tf.uint64))
+                draws = tf.cast(uniform_bits(keys, counters, bits), tf.float64) * UNIT
+                drawn = choose(keras.ops, tf.cast(readout(states), tf.float64), temperatures,
+                               draws)
                 out = out.write(i, drawn)
-                states = transition(drawn, states)
+                states = step(drawn, states)[1]
             return {"ids": tf.transpose(out.stack(), [1, 0]), "states": states}
 
         @tf.function(input_signature=[ids_2d, states_spec])
@@ -98,10 +105,10 @@ def export_savedmodel(folder: Path, destination: Path) -> list[str]:
     """Write the model in `folder` to `destination` as a SavedModel; its signatures' names."""
     import tensorflow as tf
 
-    from engine.kernel import NumpyKernel
+    from engine.kernel import CellKernel
     from engine.weights import load_model_folder
 
-    kernel = NumpyKernel(load_model_folder(Path(folder)))
+    kernel = CellKernel(load_model_folder(Path(folder)))
     module = build_module(kernel)
     signatures = {name: getattr(module, name).get_concrete_function()
                   for name in ("start", "step", "generate", "score", "vocabulary")}

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.batch import score_sequences
-from engine.kernel import NumpyKernel
+from engine.kernel import CellKernel
 from engine.mixture import MixtureSpec
 from engine.weights import REPO_WEIGHTS, atomic_write, load_model_folder
 from training.corpus import CORPUS_SHA256, load_corpus, train_validation_split
@@ -96,7 +96,7 @@ def build_mixture(members: list[str], name: str, root: Path = REPO_WEIGHTS,
     for member in members:
         if not (root / member).is_dir():
             raise MixtureError(f"no existe el modelo {member!r} en {root}")
-        kernels.append(NumpyKernel(load_model_folder(root / member)))
+        kernels.append(CellKernel(load_model_folder(root / member)))
     vocab = kernels[0].vocab
     if any(k.vocab != vocab for k in kernels[1:]):
         raise MixtureError("los modelos de una mezcla deben compartir el vocabulario")

@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from engine.batch import score_sequences
-from engine.kernel import NumpyKernel
+from engine.kernel import CellKernel
 from engine.spec import ModelSpec
 from engine.vocab import Vocab
 from engine.weights import (
@@ -92,7 +92,7 @@ def as_shipped(arrays: dict) -> dict:
     return {k: v.astype(np.float16).astype(np.float32) for k, v in arrays.items()}
 
 
-def validation_bits(kernel: NumpyKernel, chapters: list[np.ndarray]) -> float:
+def validation_bits(kernel: CellKernel, chapters: list[np.ndarray]) -> float:
     """Bits per character over the validation chapters, each read from the start state."""
     logprobs = score_sequences(kernel, chapters)
     total = -sum(float(lp.sum()) for lp in logprobs)
@@ -269,7 +269,7 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
         train_bits = float(fit.history["loss"][-1]) / LN2
         arrays = as_shipped(weight_arrays(model))
         folder = ModelFolder(name=cfg.model_name, spec=spec, vocab=vocab, arrays=arrays)
-        val = validation_bits(NumpyKernel(folder), val_chapters)
+        val = validation_bits(CellKernel(folder), val_chapters)
         state.seconds += seconds
         state.epoch = epoch
         state.history.append({"epoch": epoch, "train_bits_per_char": round(train_bits, 4),

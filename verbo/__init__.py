@@ -23,8 +23,11 @@ __all__ = ["ChannelBusyError", "Engine", "EngineError", "InputError", "Limits", 
 
 
 def open_engine(db: str | Path = ":memory:", models: str | Path = REPO_WEIGHTS,
-                default_model: str = "gru", limits: Limits = Limits()) -> Engine:
-    """An engine on the shipped models (or the model folders in `models`). Channels' settings
-    and states live in the SQLite file `db`; by default in memory, gone when the engine closes.
+                default_model: str = "gru", limits: Limits = Limits(),
+                arithmetic: str = "auto") -> Engine:
+    """An engine on the shipped models (or the model folders in `models`), computed in
+    `arithmetic` (`auto`, as the command line: see `engine.arithmetic`). Channels' settings and
+    states live in the SQLite file `db`; by default in memory, gone when the engine closes.
     Use it as `async with open_engine() as engine:`."""
-    return Engine(db, weights_root=models, default_model=default_model, limits=limits)
+    return Engine(db, weights_root=models, default_model=default_model, limits=limits,
+                  arithmetic=arithmetic)

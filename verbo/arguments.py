@@ -11,6 +11,8 @@ import dataclasses
 import textwrap
 from importlib.metadata import PackageNotFoundError, version
 
+from engine import arithmetic
+
 EXAMPLES = """ejemplos:
   verbo                                  la consola, con el modelo por defecto
   verbo ask '!temperatura 0,3' '!continua Y dijo Dios:'
@@ -47,14 +49,13 @@ def verbo_version() -> str:
 
 def epilog() -> str:
     from bot.commands import COMMANDS
-    from verbo.config import Config
+    from verbo.config import variables as config_variables
 
     indent = " " * 40
     commands = "\n".join(textwrap.fill(f"  !{c.usage:<36} {c.summary}", 100,
                                        subsequent_indent=indent) for c in COMMANDS)
-    variables = "\n".join(textwrap.fill(f"  {f.metadata['env']:<37} {f.metadata['ayuda']}", 100,
-                                        subsequent_indent=indent)
-                          for f in dataclasses.fields(Config))
+    variables = "\n".join(textwrap.fill(f"  {v.env:<37} {v.ayuda}", 100,
+                                        subsequent_indent=indent) for v in config_variables())
     return (f"{EXAMPLES}\n\ncomandos (en la consola, en los scripts y en Discord):\n{commands}\n\n"
             f"variables de entorno (también en un archivo .env; véase .env.example):\n{variables}")
 
@@ -106,10 +107,9 @@ def add_evaluate(sub) -> None:
                          help="sin LZMA ni Kneser-Ney (por defecto: con ellas)")
     options.add_argument("--max-chars", type=int, default=None, metavar="N",
                          help="solo los primeros capítulos del corpus (por defecto: todo)")
-    options.add_argument("--backend", default="numpy",
-                         choices=("numpy", "int8", "bf16", "tensorflow"),
-                         help="cómo se calcula: numpy (float32, por defecto), int8 o bf16 (el "
-                              "producto recurrente en int8 o bfloat16) o tensorflow")
+    options.add_argument("--backend", default="numpy", choices=arithmetic.CHOICES,
+                         help="cómo se calcula (por defecto: numpy, la referencia): "
+                              + arithmetic.describe(english=False))
 
 
 def add_mix(sub) -> None:

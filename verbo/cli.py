@@ -69,7 +69,8 @@ def run_export(args) -> int:
     from engine.weights import REPO_WEIGHTS, user_models_root
     from training.export import ExportError, export_savedmodel
 
-    folder = servable(REPO_WEIGHTS, user_models_root()).get(args.model, Path(args.model))
+    own = user_models_root(os.environ.get("VERBO_MODELS"))
+    folder = servable(REPO_WEIGHTS, own).get(args.model, Path(args.model))
     if not (Path(folder) / "spec.json").is_file():
         return fail(f"no hay modelo «{args.model}»; mira `verbo models`")
     try:
@@ -97,7 +98,7 @@ def run_models(args) -> int:
     from engine.catalog import catalog
     from engine.weights import REPO_WEIGHTS, user_models_root
 
-    user = user_models_root()
+    user = user_models_root(os.environ.get("VERBO_MODELS"))
     entries = catalog(REPO_WEIGHTS, user)
     print(f"modelos incluidos: {REPO_WEIGHTS}\ntus modelos: {user}\n")
     print("| nombre | dónde | tipo | corpus | caracteres | sha256 | bits/car. | entrenado | "
@@ -122,12 +123,12 @@ async def open_engine(config):
 
     try:
         engine = config.engine()
-        await engine.store.open()
+        await engine.open()
     except StoreError as error:
         fail(str(error))
         return None
     try:
-        engine.model(config.model)
+        await engine.load(config.model)  # off the event loop
     except EngineError as error:
         await engine.close()
         fail(f"no se puede cargar el modelo «{config.model}»: {error}")

@@ -1,9 +1,12 @@
-"""Settings from the environment (and a `.env` file), declared once: name, default, help.
+"""Settings from the environment (and a `.env` file), declared once: variable, default, help in
+English (for `.env.example`) and in Spanish (for `verbo --help`).
 
-Each `Config` field names its environment variable and its help; the defaults come from the
-classes that use them (`engine.Limits`, `engine.Settings`, `DiscordOptions`), so a default is
-written in one place. `.env.example` is generated from this table (`python -m verbo.config`) and a
-test checks that the file in the repository matches it.
+`Config` nests the option classes of the parts it configures — `engine.Limits` as
+`engine_limits`, `bot.discord_options.DiscordOptions` as `discord` — under their own field names,
+each of their fields given its variable here; its other fields are its own. The defaults come
+from those classes (and `engine.Settings`), so a default is written in one place. Only entry
+points read the environment: `Config.from_env`. `.env.example` is generated from this table
+(`python -m verbo.config`) and a test checks that the file in the repository matches it.
 """
 from __future__ import annotations
 
@@ -11,59 +14,61 @@ import os
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import NamedTuple
 
 from bot.discord_options import DiscordOptions
-from engine.loading import BACKENDS
-from engine.loading import unavailable_reason as backend_unavailable
+from engine import arithmetic
 from engine.settings import Limits, Settings
 from engine.weights import REPO_WEIGHTS, user_models_root
 
-LIMITS, SETTINGS, DISCORD = Limits(), Settings(), DiscordOptions()
+SETTINGS = Settings()
 TRUE_WORDS = ("1", "true", "yes", "si", "sí")
-
-
-AYUDA = {
-    "DISCORD_TOKEN": "el token del bot (portal de desarrolladores de Discord)",
-    "VERBO_PREFIX": "prefijo de los comandos",
-    "VERBO_USER_RATE": "comandos por usuario en cada ventana",
-    "VERBO_USER_PER_SECONDS": "la ventana, en segundos",
-    "VERBO_CHANNEL_MAX_QUEUED": "peticiones a la vez por canal de Discord",
-    "VERBO_SETTINGS_PERMISSION": "permiso de Discord necesario para cambiar ajustes (vacío: todos)",
-    "VERBO_SHARDED": "1: AutoShardedBot, para miles de servidores",
-    "VERBO_SHARDS": "shards de este proceso (0-3,8) entre VERBO_SHARD_COUNT",
-    "VERBO_SHARD_COUNT": "número total de shards, el mismo en todos los procesos",
-    "VERBO_CLUSTER": "grupo de shards de este proceso: índice/grupos (1/4)",
-    "VERBO_HEALTH_PORT": "puerto local de /health y /metrics (vacío: ninguno)",
-    "VERBO_HEALTH_HOST": "dirección del servidor de salud (0.0.0.0 para un orquestador)",
-    "VERBO_HEALTH_SECONDS": "segundos entre líneas de salud en el registro (0: ninguna)",
-    "VERBO_SYNC_COMMANDS": "1: publica los comandos de barra al arrancar",
-    "VERBO_DISCORD_API": "URL de la API REST de Discord (un proxy HTTP, p. ej.)",
-    "VERBO_DISCORD_GATEWAY": "URL del gateway de Discord (un proxy de gateway, p. ej.)",
-    "VERBO_CONNECT_RETRIES": "reintentos si Discord no responde al arrancar",
-    "VERBO_GLOBAL_RATE": "peticiones por segundo a Discord, como máximo, entre todos los canales",
-    "VERBO_LOG_LEVEL": "nivel de registro: DEBUG, INFO, WARNING, ERROR",
-    "VERBO_MODEL": "modelo de los canales nuevos y de las puntuaciones",
-    "VERBO_WEIGHTS": "carpeta de los modelos (por defecto: weights/ del repositorio)",
-    "VERBO_MODELS": "carpeta de tus modelos (por defecto: el directorio de datos del usuario)",
-    "VERBO_BACKEND": "numpy, tensorflow, auto o bf16",
-    "VERBO_DB": "archivo SQLite de los canales, o una URL postgresql:// para varios procesos",
-    "VERBO_MAX_BATCH": "peticiones que avanzan juntas",
-    "VERBO_MAX_WAITING": "peticiones en espera antes de rechazar por «ocupado»",
-    "VERBO_MAX_TEXT": "texto más largo aceptado (caracteres)",
-    "VERBO_MAX_LENGTH": "generación más larga (caracteres)",
-    "VERBO_HISTORY": "archivo del historial de la consola",
-}
 
 
 class ConfigError(Exception):
     """A setting in the environment cannot be used; the message names it."""
 
 
-def env(name: str, default, help: str, section: str, kind: type = str):
-    """A setting: its variable, default, help for `.env.example` (English, as the docs) and
-    its line in `verbo --help` (Spanish, as the interface)."""
-    return field(default=default, metadata={"env": name, "help": help, "section": section,
-                                            "kind": kind, "ayuda": AYUDA[name]})
+class Variable(NamedTuple):
+    """One environment variable: where its value goes and what it means."""
+
+    env: str
+    help: str  # English, for .env.example
+    ayuda: str  # Spanish, for verbo --help
+    section: str
+    kind: type
+    default: object
+    path: tuple[str, ...]  # the Config field, and the nested class's field if any
+
+
+def env(name: str, default, help: str, ayuda: str, section: str, kind: type = str):
+    """A setting of Config's own: its variable, default and help (English and Spanish)."""
+    return field(default=default, metadata={"env": name, "help": help, "ayuda": ayuda,
+                                            "section": section, "kind": kind})
+
+
+def nested(cls: type, section: str, variables: dict[str, tuple[str, str, str]]):
+    """A nested option class: {its field: (variable, help, ayuda)}; its defaults are its own."""
+    return field(default_factory=cls, metadata={"nested": cls, "section": section,
+                                                "variables": variables})
+
+
+def variables() -> list[Variable]:
+    """Every variable Config reads, in declaration order."""
+    out = []
+    for f in fields(Config):
+        meta = f.metadata
+        if "nested" in meta:
+            cls, defaults = meta["nested"], meta["nested"]()
+            kinds = {g.name: g.type for g in fields(cls)}
+            for name, (variable, help, ayuda) in meta["variables"].items():
+                kind = {"int": int, "float": float, "bool": bool}.get(str(kinds[name]), str)
+                out.append(Variable(variable, help, ayuda, meta["section"], kind,
+                                    getattr(defaults, name), (f.name, name)))
+        else:
+            out.append(Variable(meta["env"], meta["help"], meta["ayuda"], meta["section"],
+                                meta["kind"], f.default, (f.name,)))
+    return out
 
 
 def state_dir() -> Path:
@@ -77,92 +82,115 @@ class Config:
     # -- Discord ------------------------------------------------------------------------------
     discord_token: str = env(
         "DISCORD_TOKEN", "", "The bot's token, from https://discord.com/developers/applications "
-        "→ your app → Bot → Reset Token.\nNever logged, echoed or shown in replies.", "Discord")
-    prefix: str = env("VERBO_PREFIX", DISCORD.prefix,
-                      "Command prefix for messages (slash commands work too once synced).",
-                      "Discord")
-    user_cooldown_rate: int = env("VERBO_USER_RATE", DISCORD.user_rate,
-                                  "Commands each user may send per window (cooldown) …",
-                                  "Discord", int)
-    user_cooldown_seconds: int = env("VERBO_USER_PER_SECONDS", int(DISCORD.user_per_seconds),
-                                     "… and the window in seconds.", "Discord", int)
-    channel_max_queued: int = env("VERBO_CHANNEL_MAX_QUEUED", DISCORD.channel_max_queued,
-                                  "Requests (running or waiting) allowed per Discord channel at "
-                                  "once.", "Discord", int)
-    settings_permission: str = env(
-        "VERBO_SETTINGS_PERMISSION", DISCORD.settings_permission,
-        "If set, only members with this Discord permission may change a channel's settings\n"
-        "(e.g. manage_messages, manage_channels); empty = everyone may.", "Discord")
+        "→ your app → Bot → Reset Token.\nNever logged, echoed or shown in replies.",
+        "el token del bot (portal de desarrolladores de Discord)", "Discord")
+    discord: DiscordOptions = nested(DiscordOptions, "Discord", {
+        "prefix": ("VERBO_PREFIX", "Command prefix for messages (slash commands work too once "
+                   "synced).", "prefijo de los comandos"),
+        "user_rate": ("VERBO_USER_RATE", "Commands each user may send per window (cooldown) …",
+                      "comandos por usuario en cada ventana"),
+        "user_per_seconds": ("VERBO_USER_PER_SECONDS", "… and the window in seconds.",
+                             "la ventana, en segundos"),
+        "channel_max_queued": ("VERBO_CHANNEL_MAX_QUEUED", "Requests (running or waiting) "
+                               "allowed per Discord channel at once.",
+                               "peticiones a la vez por canal de Discord"),
+        "settings_permission": (
+            "VERBO_SETTINGS_PERMISSION", "If set, only members with this Discord permission may "
+            "change a channel's settings\n(e.g. manage_messages, manage_channels); empty = "
+            "everyone may.", "permiso de Discord necesario para cambiar ajustes (vacío: todos)"),
+        "sync_commands": (
+            "VERBO_SYNC_COMMANDS", "Publish the slash commands (/continua, /temperatura, …) to "
+            "Discord at start-up: 1 / 0.\nNeeded once after install or after commands change; "
+            "Discord may take a while to show them.",
+            "1: publica los comandos de barra al arrancar"),
+        "api_url": ("VERBO_DISCORD_API", "Base URL of Discord's REST API: point it at an HTTP "
+                    "proxy that shares rate limits between\nprocesses (e.g. nirn-proxy), or at a "
+                    "test server.", "URL de la API REST de Discord (un proxy HTTP, p. ej.)"),
+        "gateway_url": ("VERBO_DISCORD_GATEWAY", "Gateway websocket URL: point it at a gateway "
+                        "proxy that holds the connections.",
+                        "URL del gateway de Discord (un proxy de gateway, p. ej.)"),
+        "connect_retries": ("VERBO_CONNECT_RETRIES", "Retries, with backoff (1, 2, 4 … s), when "
+                            "Discord cannot be reached at start-up.",
+                            "reintentos si Discord no responde al arrancar"),
+        "global_rate": ("VERBO_GLOBAL_RATE", "Most requests a second this process sends to "
+                        "Discord, all channels together (Discord's global limit is 50;\nkeep the "
+                        "sum over processes sharing a bot under it).",
+                        "peticiones por segundo a Discord, como máximo, entre todos los canales"),
+    })
     sharded: bool = env("VERBO_SHARDED", False, "Run as AutoShardedBot (for bots in thousands of "
-                        "servers): 1 / 0.", "Discord", bool)
+                        "servers): 1 / 0.", "1: AutoShardedBot, para miles de servidores",
+                        "Discord", bool)
     shards: str = env("VERBO_SHARDS", "", "Shards this process holds, as ids and ranges (0-3,8), "
-                      "out of VERBO_SHARD_COUNT; empty = all.", "Discord")
+                      "out of VERBO_SHARD_COUNT; empty = all.",
+                      "shards de este proceso (0-3,8) entre VERBO_SHARD_COUNT", "Discord")
     shard_count: int = env("VERBO_SHARD_COUNT", None, "Total number of shards, the same in every "
-                           "process (empty: as many as Discord recommends).", "Discord", int)
+                           "process (empty: as many as Discord recommends).",
+                           "número total de shards, el mismo en todos los procesos", "Discord",
+                           int)
     cluster: str = env("VERBO_CLUSTER", "", "This process's group of shards, index/groups (1/4 "
-                       "holds shards 1, 5, 9 … of VERBO_SHARD_COUNT).", "Discord")
+                       "holds shards 1, 5, 9 … of VERBO_SHARD_COUNT).",
+                       "grupo de shards de este proceso: índice/grupos (1/4)", "Discord")
     health_port: int = env("VERBO_HEALTH_PORT", None, "Port of a local HTTP /health and /metrics "
-                           "(Prometheus text) for an orchestrator; empty = none.", "Discord", int)
+                           "(Prometheus text) for an orchestrator; empty = none.",
+                           "puerto local de /health y /metrics (vacío: ninguno)", "Discord", int)
     health_host: str = env("VERBO_HEALTH_HOST", "127.0.0.1", "Address the health server listens "
                            "on (0.0.0.0 where an orchestrator probes the pod's address).",
+                           "dirección del servidor de salud (0.0.0.0 para un orquestador)",
                            "Discord")
     health_seconds: int = env("VERBO_HEALTH_SECONDS", 60, "Seconds between health lines in the "
-                              "log (0 = none).", "Discord", int)
-    sync_commands: bool = env(
-        "VERBO_SYNC_COMMANDS", DISCORD.sync_commands,
-        "Publish the slash commands (/continua, /temperatura, …) to Discord at start-up: 1 / 0.\n"
-        "Needed once after install or after commands change; Discord may take a while to show "
-        "them.", "Discord", bool)
-    discord_api: str = env("VERBO_DISCORD_API", DISCORD.api_url, "Base URL of Discord's REST API: "
-                           "point it at an HTTP proxy that shares rate limits between\nprocesses "
-                           "(e.g. nirn-proxy), or at a test server.", "Discord")
-    discord_gateway: str = env("VERBO_DISCORD_GATEWAY", DISCORD.gateway_url, "Gateway websocket "
-                               "URL: point it at a gateway proxy that holds the connections.",
-                               "Discord")
-    connect_retries: int = env("VERBO_CONNECT_RETRIES", DISCORD.connect_retries, "Retries, with "
-                               "backoff (1, 2, 4 … s), when Discord cannot be reached at start-up.",
-                               "Discord", int)
-    global_rate: int = env("VERBO_GLOBAL_RATE", DISCORD.global_rate, "Most requests a second this "
-                           "process sends to Discord, all channels together (Discord's global "
-                           "limit is 50;\nkeep the sum over processes sharing a bot under it).",
-                           "Discord", int)
+                              "log (0 = none).",
+                              "segundos entre líneas de salud en el registro (0: ninguna)",
+                              "Discord", int)
     log_level: str = env("VERBO_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING, ERROR.",
-                         "Discord")
+                         "nivel de registro: DEBUG, INFO, WARNING, ERROR", "Discord")
     # -- Engine -------------------------------------------------------------------------------
     model: str = env("VERBO_MODEL", SETTINGS.model, "Model used by new channels and by scoring: "
-                     "gru, lstm, srnn or trigrama (folders in weights/).", "Engine")
+                     "gru, lstm, srnn or trigrama (folders in weights/).",
+                     "modelo de los canales nuevos y de las puntuaciones", "Engine")
     weights: Path = env("VERBO_WEIGHTS", None, "Folder holding the model folders (default: the "
-                        "repository's weights/).", "Engine", Path)
+                        "repository's weights/).",
+                        "carpeta de los modelos (por defecto: weights/ del repositorio)",
+                        "Engine", Path)
     models: Path = env("VERBO_MODELS", None, "Folder of the models trained on your own text, "
                        "served beside those in VERBO_WEIGHTS\n(default: the user data "
-                       "directory).", "Engine", Path)
-    backend: str = env("VERBO_BACKEND", "auto", "Inference backend: auto (default: the GPU kernel "
-                       "when a GPU is present, else int8), int8 (int8 recurrent\nproduct through "
-                       "ONNX Runtime, within 0.001 bits/char of float32), numpy (float32), "
-                       "bf16\n(bfloat16 recurrent product through TensorFlow; CPUs with AMX or "
-                       "AVX-512 BF16 and the\ntrain extra only) or tensorflow (the device kernel "
-                       "on TensorFlow or JAX).", "Engine")
+                       "directory).",
+                       "carpeta de tus modelos (por defecto: el directorio de datos del usuario)",
+                       "Engine", Path)
+    backend: str = env("VERBO_BACKEND", arithmetic.AUTO, "Arithmetic (engine.arithmetic): "
+                       + arithmetic.describe().replace("; ", ";\n") + ";\ntensorflow is "
+                       "the device kernel's former name.",
+                       "cálculo: " + arithmetic.describe(english=False), "Engine")
     db_path: str = env("VERBO_DB", None, "Where channel settings and states live: a SQLite file "
                        "(default: in the user state directory)\nor a PostgreSQL URL "
                        "(postgresql://user:password@host:5432/db) for several processes.",
-                       "Engine")
-    max_batch: int = env("VERBO_MAX_BATCH", LIMITS.max_batch,
-                         "Most requests stepped together in one batch …", "Engine", int)
-    max_waiting: int = env("VERBO_MAX_WAITING", LIMITS.max_waiting,
-                           "… and most waiting before \"busy\" refusals.", "Engine", int)
-    max_text_chars: int = env("VERBO_MAX_TEXT", LIMITS.max_text_chars,
-                              "Longest text accepted (characters) …", "Engine", int)
-    max_length: int = env("VERBO_MAX_LENGTH", LIMITS.max_length,
-                          "… and longest generation (characters).", "Engine", int)
+                       "archivo SQLite de los canales, o una URL postgresql:// para varios "
+                       "procesos", "Engine")
+    engine_limits: Limits = nested(Limits, "Engine", {
+        "max_batch": ("VERBO_MAX_BATCH", "Most requests stepped together in one batch …",
+                      "peticiones que avanzan juntas"),
+        "max_waiting": ("VERBO_MAX_WAITING", "… and most waiting before \"busy\" refusals.",
+                        "peticiones en espera antes de rechazar por «ocupado»"),
+        "max_text_chars": ("VERBO_MAX_TEXT", "Longest text accepted (characters) …",
+                           "texto más largo aceptado (caracteres)"),
+        "max_length": ("VERBO_MAX_LENGTH", "… and longest generation (characters).",
+                       "generación más larga (caracteres)"),
+    })
     # -- REPL ---------------------------------------------------------------------------------
     history_path: Path = env("VERBO_HISTORY", None, "Command history file (default: the user "
-                             "state directory).", "REPL", Path)
+                             "state directory).", "archivo del historial de la consola", "REPL",
+                             Path)
+    # -- Training (read by `verbo train` itself: training.config) -----------------------------
+    checkpoints: Path = env("VERBO_CHECKPOINTS", None, "Folder of `verbo train`'s checkpoints, "
+                            "which a new run resumes from (default: the user cache\ndirectory).",
+                            "carpeta de los puntos de control de `verbo train` (por defecto: la "
+                            "caché del usuario)", "Training", Path)
 
     def __post_init__(self):
         # computed defaults: where this user's files go
-        if self.backend not in BACKENDS:
-            raise ConfigError(f"VERBO_BACKEND debe ser {', '.join(BACKENDS)}, no «{self.backend}»")
-        if (why := backend_unavailable(self.backend)) is not None:
+        if self.backend not in arithmetic.CHOICES:
+            raise ConfigError(f"VERBO_BACKEND debe ser {', '.join(arithmetic.CHOICES)}, no "
+                              f"«{self.backend}»")
+        if (why := arithmetic.unavailable_reason(self.backend)) is not None:
             raise ConfigError(f"VERBO_BACKEND={self.backend} no puede usarse aquí: {why}")
         if self.weights is None:
             object.__setattr__(self, "weights", REPO_WEIGHTS)
@@ -181,27 +209,33 @@ class Config:
             from dotenv import load_dotenv
 
             load_dotenv(Path.cwd() / ".env", override=False)
-        values = {}
-        for f in fields(cls):
-            raw = os.environ.get(f.metadata["env"], "").strip()
-            if f.name == "db_path" and db:
+        values, inner = {}, {}
+        for variable in variables():
+            raw = os.environ.get(variable.env, "").strip()
+            if variable.path == ("db_path",) and db:
                 raw = db
-            if raw:
-                values[f.name] = parse(f.metadata["env"], raw, f.metadata["kind"])
+            if not raw:
+                continue
+            value = parse(variable.env, raw, variable.kind)
+            if len(variable.path) == 1:
+                values[variable.path[0]] = value
+            else:
+                inner.setdefault(variable.path[0], {})[variable.path[1]] = value
+        for name, given in inner.items():
+            values[name] = next(f for f in fields(cls) if f.name == name).metadata["nested"](
+                **given)
         return cls(**values)
 
+    # the nested options under the names their callers knew first
     def limits(self) -> Limits:
-        return Limits(max_text_chars=self.max_text_chars, max_length=self.max_length,
-                      max_batch=self.max_batch, max_waiting=self.max_waiting)
+        return self.engine_limits
 
     def discord_options(self) -> DiscordOptions:
-        return DiscordOptions(prefix=self.prefix, user_rate=self.user_cooldown_rate,
-                              user_per_seconds=self.user_cooldown_seconds,
-                              channel_max_queued=self.channel_max_queued,
-                              settings_permission=self.settings_permission,
-                              sync_commands=self.sync_commands, api_url=self.discord_api,
-                              gateway_url=self.discord_gateway,
-                              connect_retries=self.connect_retries, global_rate=self.global_rate)
+        return self.discord
+
+    @property
+    def prefix(self) -> str:
+        return self.discord.prefix
 
     def shard_plan(self):
         """The shards this process holds (None: an unsharded bot); ShardError if impossible."""
@@ -212,8 +246,8 @@ class Config:
     def engine(self):
         from engine import Engine
 
-        return Engine(self.db_path, weights_root=self.weights, backend=self.backend,
-                      limits=self.limits(), default_model=self.model, models_root=self.models)
+        return Engine(self.db_path, weights_root=self.weights, arithmetic=self.backend,
+                      limits=self.engine_limits, default_model=self.model, models_root=self.models)
 
 
 def parse(name: str, raw: str, kind: type):
@@ -224,6 +258,11 @@ def parse(name: str, raw: str, kind: type):
             return int(raw)
         except ValueError:
             raise ConfigError(f"{name} debe ser un número entero, no «{raw}»") from None
+    if kind is float:
+        try:
+            return float(raw.replace(",", "."))
+        except ValueError:
+            raise ConfigError(f"{name} debe ser un número, no «{raw}»") from None
     return kind(raw)
 
 
@@ -232,16 +271,15 @@ def env_example() -> str:
     lines = ["# verbo settings. Copy to .env (never commit .env) or set them in the environment.",
              "# Generated by `python -m verbo.config` from verbo/config.py: edit that, not this."]
     section = None
-    for f in fields(Config):
-        meta = f.metadata
-        if meta["section"] != section:
-            section = meta["section"]
+    for variable in variables():
+        if variable.section != section:
+            section = variable.section
             lines += ["", f"# --- {section} " + "-" * (84 - len(section))]
-        lines += [f"# {line}" for line in meta["help"].split("\n")]
-        default = f.default
+        lines += [f"# {line}" for line in variable.help.split("\n")]
+        default = variable.default
         if isinstance(default, bool):
             default = int(default)
-        lines.append(f"{meta['env']}={'' if default is None else default}")
+        lines.append(f"{variable.env}={'' if default is None else default}")
     return "\n".join(lines) + "\n"
 
 

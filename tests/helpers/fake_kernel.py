@@ -6,11 +6,17 @@ import numpy as np
 
 
 class FakeKernel:
+    """An `engine.kernel.Kernel` (its vocabulary only a size)."""
+
     state_size = 1
+    steps_per_call = 1
+    label = "fake"
+    metrics: dict = {}
 
     def __init__(self, vocab_size: int = 7):
         self.vocab_size = vocab_size
         self.start_state = np.zeros(1, np.float32)
+        self.start_state.flags.writeable = False
 
     def zero_states(self, batch: int) -> np.ndarray:
         return np.zeros((batch, 1), np.float32)
@@ -28,6 +34,7 @@ class FakeKernel:
 
     def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         states = self.transition(ids, states)
+        states.flags.writeable = False  # the kernel protocol's returned-states rule
         return self.readout(states), states
 
     def greedy(self, start: int, n: int) -> list[int]:

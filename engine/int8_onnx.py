@@ -1,21 +1,16 @@
-"""int8 for the recurrent step, the one that dominates serving (`VERBO_BACKEND=int8`, and what
-`auto` picks on a CPU).
+"""The int8 arithmetic (`VERBO_BACKEND=int8`, and what `auto` picks on a CPU): a recurrent cell's
+whole step and its readout as one ONNX Runtime graph, one call per character, on every core.
 
 The recurrent weights and the output layer's are quantized once, per output column (symmetric
 int8, scale = the column's largest |w| / 127); each input row is quantized on its own
 (symmetric, scale = the row's largest |h| / 127), so a row's numbers never depend on the other
-rows of its batch. The products of the integers are exact (int32 sums), so a seeded generation
-is reproducible whatever shares its batch. On the shipped models this costs under 0.001 bits per
-character (tests/test_quantized.py).
+rows of its batch. The products of the integers are exact (int32 sums through `MatMulInteger`,
+MLAS kernels: whatever the CPU has), so a seeded generation is reproducible whatever shares its
+batch; tests/test_quantized.py bounds the cost in bits per character on the shipped models.
 
-ONNX Runtime runs the whole step of a recurrent cell (`Cell.onnx_transition`: the input table,
-the integer product through `MatMulInteger` — MLAS kernels: AMX, AVX-512 VNNI or AVX2, whatever
-the CPU has — and the gates; then the output layer) as one graph, one call per character, on
-every core. Why ONNX Runtime: TensorFlow has no int8 matrix product on the CPU that Python can
-reach, its bfloat16 product (`engine.precision`) was 1.3-1.8× NumPy's float32 where this is
-3-5×, and the gates run multi-threaded instead of in single-threaded NumPy (`python -m
-bench.int8_matmul`). The uint8 side is the int8 row shifted by 128 with a constant zero point:
-the form MLAS multiplies fastest (int8 × int8 was 20× slower here).
+The graph is the cell's own `step` (`engine.cells`) written through `OnnxOps`. Why ONNX Runtime
+rather than TensorFlow or NumPy, and why uint8 rows against int8 weights: `python -m
+bench.int8_matmul` re-measures it (the figures are in the README).
 """
 from __future__ import annotations
 
@@ -38,7 +33,7 @@ def quantize_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def unavailable_reason() -> str | None:
-    """Why the int8 backend cannot run here (Spanish), or None if it can."""
+    """Why the int8 arithmetic cannot run here (Spanish), or None if it can."""
     missing = [name for name in ("onnxruntime", "onnx") if importlib.util.find_spec(name) is None]
     if missing:
         return (f"el cálculo int8 usa ONNX Runtime y falta {' y '.join(missing)} "
@@ -49,8 +44,8 @@ def unavailable_reason() -> str | None:
 class Int8Products:
     """Adds int8 products `x @ w[:, start:stop]` to a graph: each row of x quantized on its own
     (once, however many column blocks use it), an exact integer product, the result scaled back
-    to float32. Blocks rather than one product cut afterwards: ONNX Runtime's Split copies, and
-    cutting a 256-row GRU product into its gates cost 15 % of the step."""
+    to float32. Blocks rather than one product cut afterwards: ONNX Runtime's Split copies (ONNX Runtime's
+    profile of the step, `bench.int8_matmul`, shows the difference)."""
 
     def __init__(self, graph, w: np.ndarray, given: tuple[str, str] | None = None):
         """`given`: graph inputs (uint8 rows, row scales) that already hold the quantized x,
@@ -93,8 +88,8 @@ class Int8Products:
 
 def session(model, threads: int):
     """An ONNX Runtime session on the CPU whose idle threads sleep rather than spin: spinning
-    threads took a core from the worker's NumPy work that follows (the readout, the sampling) and
-    made a 64-row step 2-3x slower, for a gain of a few microseconds at one row."""
+    threads take a core from the worker's NumPy work that follows (the sampling), which costs
+    large batches far more than sleeping costs one row (`python -m bench.tree_ab`)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -119,26 +114,76 @@ class Int8Product:
         return self.session.run(None, {"x": np.ascontiguousarray(x, np.float32)})[0]
 
 
-class Int8Model:
-    """A recurrent cell and its output layer with int8 products, on every core from one row up
-    (two threads beat one at every batch size from 1 to 64 here).
+class OnnxOps:
+    """The operations of `engine.ops` as nodes of one ONNX graph; products in int8. Gate by gate,
+    so that nothing is cut apart afterwards (ONNX Runtime's Split copies)."""
 
-    `step` is the cell's whole transition (its `onnx_transition`) and the readout of the new
-    states in one call, one graph; `readout` alone is the same int8 readout, so logits are the
-    same numbers whichever way they were asked for.
+    def __init__(self, graph: GraphBuilder, products: dict[int, Int8Products] | None = None):
+        self.graph = graph
+        self._products = dict(products or {})  # by id() of the weights: quantized once
+
+    def _value(self, x):
+        return self.graph.constant(np.asarray(x, np.float32), "value") if isinstance(
+            x, np.ndarray) else x
+
+    def gathers(self, table, ids, parts):
+        width = table.shape[1] // parts
+        return [self.graph.op("Gather", self.graph.constant(np.ascontiguousarray(
+            table[:, k * width:(k + 1) * width], np.float32), "table"), ids, axis=0)
+            for k in range(parts)]
+
+    def products(self, x, w, parts):
+        if id(w) not in self._products:
+            self._products[id(w)] = Int8Products(self.graph, w)
+        product, width = self._products[id(w)], w.shape[1] // parts
+        return [product(x, k * width, (k + 1) * width) for k in range(parts)]
+
+    def split(self, x, widths):
+        return self.graph.split(x, widths)
+
+    def concat(self, parts):
+        return self.graph.op("Concat", *parts, axis=1)
+
+    def add(self, a, b):
+        return self.graph.op("Add", self._value(a), self._value(b))
+
+    def sub(self, a, b):
+        return self.graph.op("Sub", self._value(a), self._value(b))
+
+    def mul(self, a, b):
+        return self.graph.op("Mul", self._value(a), self._value(b))
+
+    def sigmoid(self, x):
+        return self.graph.op("Sigmoid", x)
+
+    def tanh(self, x):
+        return self.graph.op("Tanh", x)
+
+
+class Int8Program:
+    """A recurrent cell and its output layer with int8 products, on every core from one row up.
+
+    `step` is the cell's whole step and the readout of the new states in one call, one graph;
+    `readout` alone is the same int8 readout, so logits are the same numbers whichever way they
+    were asked for.
 
     The readout quantizes the new state's features, and the next step's recurrent product
     would quantize the very same vectors again: so each step also returns them quantized, and
-    when the next step is given back the very states array it returned (made read-only, so its
-    values cannot have changed), a second graph takes them as they are. Both graphs quantize
-    with the same nodes, so the numbers are the same either way; a batch that changed (rows
-    joined, left, or rolled back) is a new array and takes the first graph.
+    when the next step is given back the very states array it returned (read-only by the
+    kernel's returned-states rule, so its values cannot have changed), a second graph takes them
+    as they are. Both graphs quantize with the same nodes, so the numbers are the same either
+    way; a batch that changed (rows joined, left, or rolled back) is a new array and takes the
+    first graph.
     """
+
+    label = "int8 (ONNX Runtime)"
+    steps_per_call = 1
 
     def __init__(self, cell, dense_w: np.ndarray, dense_b: np.ndarray):
         self.fresh = session(self.step_graph(cell, dense_w, dense_b, carried=False), THREADS)
         self.carried = session(self.step_graph(cell, dense_w, dense_b, carried=True), THREADS)
-        self.readout = Int8Product(dense_w, dense_b)
+        self.features = cell.features
+        self.dense = Int8Product(dense_w, dense_b)
         # (the states array the last step returned, its features quantized, their row scales)
         self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
@@ -151,8 +196,8 @@ class Int8Model:
         if carried:
             inputs += [("features_q", UINT8, [None, cell.units]), ("features_scale", FLOAT, [None, 1])]
             given = ("features_q", "features_scale")
-        states, features = cell.onnx_transition(g, "ids", "states",
-                                                Int8Products(g, cell.recurrent, given))
+        ops = OnnxOps(g, {id(cell.recurrent_weights): Int8Products(g, cell.recurrent_weights, given)})
+        states, features = cell.step(ops, "ids", "states")
         readout = Int8Products(g, dense_w)
         logits = g.op("Add", readout(features), g.constant(dense_b, "dense_b"))
         quantized, scale = readout.quantized(features)
@@ -160,8 +205,12 @@ class Int8Model:
                                 ("next_features_q", quantized, UINT8),
                                 ("next_features_scale", scale)])
 
+    def readout(self, states: np.ndarray) -> np.ndarray:
+        from engine.numpy_ops import NUMPY
+
+        return self.dense(self.features(NUMPY, states))
+
     def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(logits of the next states, next states) after consuming ids[b] in row b."""
         last = self._last
         feeds = {"ids": np.asarray(ids, np.int64)}
         if last is not None and last[0] is states:
@@ -171,6 +220,5 @@ class Int8Model:
             feeds["states"] = np.ascontiguousarray(states, np.float32)
             outputs = self.fresh.run(None, feeds)
         logits, next_states, quantized, scale = outputs
-        next_states.flags.writeable = False
         self._last = (next_states, quantized, scale)
         return logits, next_states

@@ -1,28 +1,26 @@
-"""The device kernel: the cells' arithmetic in Keras 3 operations (`keras.ops`), compiled by the
-Keras backend in use — TensorFlow (the default: `tf.function`) or JAX (`KERAS_BACKEND=jax`:
-`jax.jit`) — so that a GPU host with either framework runs it (`VERBO_BACKEND=tensorflow`, or
-`auto` when the framework sees a GPU).
+"""The device arithmetic (`VERBO_BACKEND=device`, alias `tensorflow`; what `auto` picks where
+Keras's framework sees a GPU): the cells' step (`engine.cells`) in Keras 3 operations
+(`KerasOps`), compiled by the Keras backend in use — TensorFlow (the default: `tf.function`) or
+JAX (`KERAS_BACKEND=jax`: `jax.jit`).
 
-Same interface and arithmetic as `NumpyKernel`. Under TensorFlow each function has a fixed input
-signature (one trace for every batch size); inputs are cast before every call because a call
-that fails the signature check can leave the function's lock held. The scheduler makes all calls
-from its single worker thread. A cell without device operations (the trigrama: table lookups
-only) keeps the NumPy path.
+Under TensorFlow each function has a fixed input signature (one trace for every batch size);
+inputs are cast before every call because a call that fails the signature check can leave the
+function's lock held. The scheduler makes all calls from its single worker thread.
 
-On a GPU the kernel also runs `steps_per_call` characters per call (`steps`): a loop on the
-device (`keras.ops.fori_loop`) that reads out, samples and steps the whole batch K times, states
-in and out, so the host waits for the device once per K characters instead of once per
-character. The random numbers come from the host (`engine.sampling.uniforms`, the same
-counter-based numbers the NumPy path draws), so a seeded request samples the same text on either
-path; the sampling itself (softmax at a temperature, greedy at 0, inverse transform) runs on the
-device, in float64 under TensorFlow as NumPy's does (JAX has float64 only in its x64 mode: there
-float32, where a draw within ~1e-7 of a boundary may pick the neighbour).
+On a GPU the program also runs `steps_per_call` characters per call (`steps`): a loop on the
+device (`keras.ops.fori_loop`) that reads out, samples (`engine.sampling.choose`, the engine's
+own sampler) and steps the whole batch K times, states in and out, so the host waits for the
+device once per K characters instead of once per character. The random numbers come from the
+host (`engine.sampling.uniforms`), so a seeded request samples the same text on either path; the
+sampling runs in float64 under TensorFlow as NumPy's does (JAX has float64 only in its x64 mode:
+there float32, where a draw within a float32 rounding of a boundary may pick the neighbour).
 
 Matrix products run in full float32 (no TensorFloat-32, which both frameworks use on recent
-GPUs by default): the device must sample what NumPy samples. JAX compiles once per input
-shape, so under JAX the rows are padded to 16, 64, 256 … and the K-step loop takes its count as
-an argument (draws padded to `steps_per_call` columns): one compilation per size for any mix
-of batch sizes and counts, done ahead on a GPU (`warm_up`) and kept in JAX's on-disk cache.
+GPUs by default): the device must sample what NumPy samples. JAX compiles once per input shape,
+so under JAX the rows are padded to 16, 64, 256 … and the K-step loop takes its count as an
+argument (draws padded to `steps_per_call` columns): one compilation per size for any mix of
+batch sizes and counts, done ahead on a GPU (`warm_up`) and kept in JAX's on-disk cache.
+`bench/gpu_check.sh` re-measures all of this on a GPU host (the figures are in the README).
 """
 from __future__ import annotations
 
@@ -31,9 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.kernel import NumpyKernel
 from engine.settings import Limits
-from engine.weights import ModelFolder
 
 # characters per device call on a GPU: a 300-character request is 38 calls; at the GPU's speed
 # a call is a few milliseconds, so a stream still gets far more than 10 pieces a second
@@ -103,61 +99,105 @@ def padded(array: np.ndarray, rows: int) -> np.ndarray:
     return np.pad(array, [(0, rows - len(array))] + [(0, 0)] * (array.ndim - 1))
 
 
-class DeviceKernel(NumpyKernel):
-    def __init__(self, model: ModelFolder, steps_per_call: int | None = None):
-        self._transition = self._readout = self._steps = None  # NumPy until they exist
-        super().__init__(model)
-        import keras
+class KerasOps:
+    """The operations of `engine.ops` in Keras operations (weights passed as NumPy arrays become
+    the compiled function's constants)."""
 
-        ops = keras.ops
+    def __init__(self, ops):
+        self.ops = ops
+
+    @staticmethod
+    def _blocks(x, parts):
+        width = x.shape[1] // parts
+        return [x[:, k * width:(k + 1) * width] for k in range(parts)]
+
+    def gathers(self, table, ids, parts):
+        return self._blocks(self.ops.take(table, ids, axis=0), parts)
+
+    def products(self, x, w, parts):
+        return self._blocks(self.ops.matmul(x, w), parts)
+
+    def split(self, x, widths):
+        bounds = np.cumsum([0, *widths])
+        return [x[:, int(a):int(b)] for a, b in zip(bounds, bounds[1:])]
+
+    def concat(self, parts):
+        return self.ops.concatenate(parts, axis=1)
+
+    def add(self, a, b):
+        return self.ops.add(a, b)
+
+    def sub(self, a, b):
+        return self.ops.subtract(a, b)
+
+    def mul(self, a, b):
+        return self.ops.multiply(a, b)
+
+    def sigmoid(self, x):
+        return self.ops.sigmoid(x)
+
+    def tanh(self, x):
+        return self.ops.tanh(x)
+
+
+def compiled_functions(cell, dense_w, dense_b, real: str):
+    """(step, readout, steps) of a recurrent cell in Keras operations, not yet compiled: the
+    device program's and the SavedModel export's (`training.export`)."""
+    from engine.sampling import choose
+
+    ops = keras_ops()
+    o = KerasOps(ops)
+
+    def readout(states):
+        return ops.matmul(cell.features(o, states), dense_w) + dense_b
+
+    def step(ids, states):
+        states, features = cell.step(o, ids, states)
+        return ops.matmul(features, dense_w) + dense_b, states
+
+    def steps(states, temperatures, draws, count):
+        columns = ops.expand_dims(ops.arange(ops.shape(draws)[1], dtype="int32"), 0)
+
+        def body(k, carry):
+            states, ids = carry
+            logits = ops.cast(readout(states), real)
+            drawn = choose(ops, logits, temperatures, ops.take(draws, k, axis=1))
+            ids = ops.where(columns == k, drawn[:, None], ids)
+            return cell.step(o, drawn, states)[0], ids
+
+        ids = ops.zeros_like(draws, dtype="int32")
+        return ops.fori_loop(0, count, body, (states, ids))
+
+    return step, readout, steps
+
+
+def keras_ops():
+    import keras
+
+    return keras.ops
+
+
+class DeviceProgram:
+    """A recurrent cell's step, readout and K-step loop, compiled for the device."""
+
+    def __init__(self, cell, dense_w: np.ndarray, dense_b: np.ndarray):
         self.framework = framework()
         if self.framework not in FRAMEWORKS:
             raise ValueError(f"KERAS_BACKEND={self.framework}: el núcleo de dispositivo usa "
                              "tensorflow o jax")
         self.device = "GPU" if gpu_present(self.framework) else "CPU"
-        self.steps_per_call = steps_per_call or (GPU_STEPS_PER_CALL if self.device == "GPU"
-                                                 else 1)
-        self.computed_by = f"float32 ({self.framework} en {self.device})"
+        self.steps_per_call = GPU_STEPS_PER_CALL if self.device == "GPU" else 1
+        self.label = f"float32 ({self.framework} en {self.device})"
         self.pads_rows = self.framework == "jax"
         if self.framework == "tensorflow" and self.device == "GPU":  # a process-wide setting
             import tensorflow as tf
 
             tf.config.experimental.enable_tensor_float_32_execution(False)
-        functions = self.cell.device_functions(ops)
-        if functions is None:
-            self.steps_per_call = 1
-            return
-        transition, features = functions
-        dense_w, dense_b = ops.convert_to_tensor(self.dense_w), ops.convert_to_tensor(self.dense_b)
         self.real = "float64" if self.framework == "tensorflow" else "float32"
-
-        def readout(states):
-            return ops.matmul(features(states), dense_w) + dense_b
-
-        def steps(states, temperatures, draws, count):
-            greedy = temperatures <= 0.0
-            scale = ops.where(greedy, ops.ones_like(temperatures), temperatures)[:, None]
-            columns = ops.expand_dims(ops.arange(ops.shape(draws)[1], dtype="int32"), 0)
-
-            def body(k, carry):
-                states, ids = carry
-                logits = ops.cast(readout(states), self.real)
-                scaled = logits / scale
-                weights = ops.exp(scaled - ops.max(scaled, axis=1, keepdims=True))
-                cumulative = ops.cumsum(weights, axis=1)
-                threshold = ops.take(draws, k, axis=1) * cumulative[:, -1]
-                drawn = ops.sum(ops.cast(cumulative < threshold[:, None], "int32"), axis=1)
-                drawn = ops.minimum(drawn, ops.shape(logits)[1] - 1)
-                drawn = ops.where(greedy, ops.cast(ops.argmax(logits, axis=1), "int32"), drawn)
-                ids = ops.where(columns == k, drawn[:, None], ids)
-                return transition(drawn, states), ids
-
-            ids = ops.zeros_like(draws, dtype="int32")
-            return ops.fori_loop(0, count, body, (states, ids))
-
-        size = self.state_size
-        states_spec = ([None, size], "float32")
-        self._transition = compiled(self.framework, transition, [([None], "int32"), states_spec])
+        self.state_size = cell.state_size
+        step, readout, steps = compiled_functions(cell, dense_w, dense_b, self.real)
+        states_spec = ([None, cell.state_size], "float32")
+        self._step = compiled(self.framework, step, [([None], "int32"), states_spec])
         self._readout = compiled(self.framework, readout, [states_spec])
         self._steps = compiled(self.framework, steps, [states_spec, ([None], self.real),
                                                        ([None, None], self.real), ([], "int32")])
@@ -171,23 +211,20 @@ class DeviceKernel(NumpyKernel):
         the middle of a request (JAX compiles per shape; TensorFlow traces once anyway)."""
         sizes = sorted({row_bucket(n) for n in range(1, rows + 1)}) if self.pads_rows else [1]
         for size in sizes:
-            states = self.start_states(size)
-            self.readout(self.transition(np.zeros(size, np.int64), states))
+            states = np.zeros((size, self.state_size), np.float32)
+            self.readout(self.step(np.zeros(size, np.int64), states)[1])
             self.steps(states, np.ones(size), np.full((size, 2), 0.5))
 
     def _rows(self, rows: int) -> int:
         return row_bucket(rows) if self.pads_rows else rows
 
-    def transition(self, ids, states):
-        if self._transition is None:
-            return super().transition(ids, states)
+    def step(self, ids, states):
         size = self._rows(len(ids))
-        return np.asarray(self._transition(padded(np.asarray(ids, np.int32), size),
-                                           padded(np.asarray(states, np.float32), size)))[:len(ids)]
+        logits, states = self._step(padded(np.asarray(ids, np.int32), size),
+                                    padded(np.asarray(states, np.float32), size))
+        return np.asarray(logits)[:len(ids)], np.asarray(states)[:len(ids)]
 
     def readout(self, states):
-        if self._readout is None:
-            return super().readout(states)
         size = self._rows(len(states))
         return np.asarray(self._readout(padded(np.asarray(states, np.float32), size)))[:len(states)]
 
