@@ -10,7 +10,7 @@ import pytest
 
 from engine import Engine
 from engine.errors import ChannelBusyError
-from engine.kernel import NumpyKernel
+from engine.kernel import CellKernel
 from engine.weights import load_model_folder
 from tests.helpers.pacing import HoldAt
 
@@ -27,7 +27,7 @@ async def wait_for(condition, seconds: float = 30.0) -> None:
 
 def state_after(weights_root, text: str) -> np.ndarray:
     """The tiny GRU's state after reading `text`, computed here step by step."""
-    kernel = NumpyKernel(load_model_folder(weights_root / "gru"))
+    kernel = CellKernel(load_model_folder(weights_root / "gru"))
     state = kernel.start_states(1)
     for char_id in kernel.vocab.encode(text)[0]:
         state = kernel.transition(np.array([char_id]), state)
