@@ -42,6 +42,7 @@ def numpy_sample(logits: np.ndarray, rng: np.random.Generator, temperature: floa
 
 class Peer:
     label = ""
+    checks = ""  # for a check-only variant: the timed peer whose graph it checks
     needs: tuple[str, ...] = ()
     precision = "fp32"  # of the weights it multiplies by: the bytes a one-row step reads
 
@@ -257,13 +258,14 @@ class OpenVinoDefault(OpenVinoPeer):
 
     def __init__(self, model, cache=None):
         super().__init__(model, cache)
-        self.precision = "bf16" if "bf16" in self.inference_precision else "fp32"
+        self.precision = "bf16" if "bf" in self.inference_precision.lower() else "fp32"
 
 
 class OpenVinoFloat32(OpenVinoPeer):
     """Forced to float32: the check that the mapping of the weights is right."""
 
     label, config = "OpenVINO float32", {"INFERENCE_PRECISION_HINT": "f32"}
+    checks = "openvino"  # the peer whose graph it checks
 
 
 class OpenVinoInt8Weights(OpenVinoPeer):
