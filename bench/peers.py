@@ -182,23 +182,26 @@ def openvino_gru_sequence(spec, arrays):
     return openvino_model(ids, states, h, arrays)
 
 
-def openvino_matmul_gru(spec, arrays):
-    """The same step with the GRU written out as MatMuls (weights NNCF can compress)."""
+def openvino_matmul_gru(spec, arrays, product=None):
+    """The same step with the GRU written out as MatMuls (weights NNCF can compress);
+    `product(x, w)`: the node of x @ w for a constant w (default a float MatMul)."""
     import openvino.opset13 as ops
 
+    def matmul(x, w):
+        return ops.matmul(x, ops.constant(np.asarray(w, np.float32)), False, False)
+
+    product = product or matmul
     U = spec.units
     ids, states = openvino_inputs(U)
     x = ops.gather(ops.constant(arrays["embedding.0"].astype(np.float32)), ids, 0)
-    xg = ops.add(ops.matmul(x, ops.constant(arrays["rnn.0"].astype(np.float32)), False, False),
-                 ops.constant(arrays["rnn.2"][0].astype(np.float32)))
-    hg = ops.add(ops.matmul(states, ops.constant(arrays["rnn.1"].astype(np.float32)), False, False),
-                 ops.constant(arrays["rnn.2"][1].astype(np.float32)))
+    xg = ops.add(matmul(x, arrays["rnn.0"]), ops.constant(arrays["rnn.2"][0].astype(np.float32)))
+    hg = ops.add(product(states, arrays["rnn.1"]), ops.constant(arrays["rnn.2"][1].astype(np.float32)))
     xz, xr, xh = ops.split(xg, 1, 3).outputs()
     hz, hr, hh = ops.split(hg, 1, 3).outputs()
     z, r = ops.sigmoid(ops.add(xz, hz)), ops.sigmoid(ops.add(xr, hr))
     candidate = ops.tanh(ops.add(xh, ops.multiply(r, hh)))
     h = ops.add(candidate, ops.multiply(z, ops.subtract(states, candidate)))
-    return openvino_model(ids, states, h, arrays)
+    return openvino_model(ids, states, h, arrays, product)
 
 
 def openvino_inputs(units: int):
@@ -209,12 +212,13 @@ def openvino_inputs(units: int):
             ops.parameter([-1, units], ov.Type.f32, name="states"))
 
 
-def openvino_model(ids, states, h, arrays):
+def openvino_model(ids, states, h, arrays, product=None):
     import openvino as ov
     import openvino.opset13 as ops
 
-    logits = ops.add(ops.matmul(h, ops.constant(arrays["dense.0"].astype(np.float32)), False, False),
-                     ops.constant(arrays["dense.1"].astype(np.float32)))
+    readout = (product(h, arrays["dense.0"]) if product is not None else
+               ops.matmul(h, ops.constant(arrays["dense.0"].astype(np.float32)), False, False))
+    logits = ops.add(readout, ops.constant(arrays["dense.1"].astype(np.float32)))
     logits.output(0).get_tensor().set_names({"logits"})
     h.output(0).get_tensor().set_names({"next_states"})
     return ov.Model([logits, h], [ids, states], "verbo_gru_step")
