@@ -159,7 +159,7 @@ def add_bench(sub) -> None:
         description="Los benchmarks de bench/; lo que sigue a «--» va al benchmark "
                     "(verbo bench engine -- --help).")
     positional.add_argument("which", nargs="?", default="engine",
-                            choices=("engine", "models", "load", "discord_soak"),
+                            choices=("engine", "models", "load", "discord_soak", "peers"),
                             help="engine: el motor frente al notebook (por defecto); models: el "
                                  "coste de cada modelo; load: muchos canales a la vez; "
                                  "discord_soak: el bot contra el Discord falso de las pruebas")
