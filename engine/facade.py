@@ -29,7 +29,7 @@ from engine.loading import load_kernel
 from engine.metrics import RequestLog
 from engine.scheduler import Job, Scheduler
 from engine.sessions import Previous, Session, SessionStore
-from engine.settings import Limits, Settings, check_changes, check_length
+from engine.settings import Limits, Settings, check_changes, check_length, check_stop
 from engine.vocab import EncodeReport
 from engine.weights import REPO_WEIGHTS
 
@@ -277,12 +277,13 @@ class Engine:
     # -- generation ---------------------------------------------------------------------------
     async def generate_stream(self, channel: str, text: str | None = None,
                               length: int | None = None, again: bool = False,
-                              expect_mark: str | None = None):
+                              expect_mark: str | None = None, stop: str | None = None):
         """Async iterator of text chunks; the channel's state carries on afterwards.
 
         `again`: sample once more from where the channel's last generation started (reading
         its text again), in its place. `expect_mark`: only if the channel is still where
-        `mark()` said it was (MovedOnError otherwise): a button under an old message."""
+        `mark()` said it was (MovedOnError otherwise): a button under an old message. `stop`:
+        this generation's stop instead of the channel's (a front-end's conversation turns)."""
         while True:  # load the channel's model, then check: it may have changed meanwhile
             session = await self.store.get(channel)
             model = await self.load(session.settings.model)
@@ -303,12 +304,13 @@ class Engine:
             previous = Previous(carried, model.name, text or "")
         ids, _ = self.encode(model, text or "", allow_empty=True)
         n = settings.length if length is None else check_length(length, self.limits)
+        stop = settings.stop if stop is None else check_stop(stop)
         start = previous.state if previous.state is not None else model.kernel.start_state
         started = time.perf_counter()
         ticket = model.scheduler.submit(Job(
             inputs=ids, state=start, generate=n, temperature=settings.temperature,
             top_k=settings.top_k, top_p=settings.top_p, seed=settings.seed,
-            **self._stops(model, settings.stop, n)))
+            **self._stops(model, stop, n)))
         session.ticket = ticket
         decode = model.kernel.vocab.decode
         saved = False
