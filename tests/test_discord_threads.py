@@ -100,3 +100,17 @@ async def test_conversa_is_refused_outside_a_servers_text_channel(fake, launch):
     assert "solo existen en un servidor" in (await says(fake, direct, "!conversa")).content
     assert len(fake.threads(parent)) == 1 and isinstance(thread, Thread)
     assert await bot.terminate() == 0
+
+
+async def test_a_thread_the_bot_has_not_heard_of_is_fetched_once(fake, launch):
+    parent = fake.add_guild("g").channels[0]
+    bot = await launch()
+    await fake.wait_ready()
+    thread = await opened(fake, parent)
+    assert await bot.terminate() == 0
+    again = await launch()  # the fake's GUILD_CREATE lists no threads: discord.py has not seen it
+    for words in ("y dijo", "y vio"):
+        assert (await says(fake, thread, words)).content.startswith(words)
+    assert len(fake.calls_to("GET /channels/{channel_id}", 200)) == 1
+    assert await again.terminate() == 0
+    clean(again.stderr)
