@@ -8,10 +8,12 @@ Spanish message, worded here with the configured prefix, and a refused command c
 """
 from __future__ import annotations
 
+import asyncio
 import difflib
 import itertools
 import logging
 import math
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 
@@ -24,7 +26,7 @@ from engine import (
     parse_temperature,
     strip_accents,
 )
-from engine.settings import MAX_TEMPERATURE
+from engine.settings import MAX_TEMPERATURE, parse_integer, parse_number
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,9 @@ class Context:
     may_configure_group: bool = False  # may set the group's defaults (Manage Server)
     # a generation asked from an old message (a button): only if the channel is still there
     expect_mark: str | None = None
+    # a conversation's turn (Discord's chat entry points): a continuation ends at its first
+    # sentence end once it has 30 characters, unless the channel set its own `parada`
+    turns: bool = False
 
 
 Handler = Callable[["Commands", Context, str], Awaitable[Reply]]
@@ -80,6 +85,7 @@ class Option:
     choices: tuple[str, ...] = ()
     suggest: Suggest | None = None
     means: str = ""  # kind bool: the argument text a set flag stands for (alone)
+    named: bool = False  # its value goes into the argument text after its name ("top_k 40")
 
     def bound(self, which: float | str | None, limits) -> float | None:
         return getattr(limits, which) if isinstance(which, str) else which
@@ -104,9 +110,10 @@ class Command:
         for option in self.options:
             if option.kind is bool and values.get(option.name):
                 return option.means
-        given = [values.get(o.name) for o in self.options if o.kind is not bool]
-        return " ".join(f"{v:g}" if isinstance(v, float) else str(v)
-                        for v in given if v is not None and v != "")
+        given = [(o, values.get(o.name)) for o in self.options if o.kind is not bool]
+        return " ".join((f"{o.name} " if o.named else "") +
+                        (f"{v:g}" if isinstance(v, float) else str(v))
+                        for o, v in given if v is not None and v != "")
 
 
 def describe_score(score) -> str:
@@ -179,8 +186,17 @@ class Commands:
     # -- generation ---------------------------------------------------------------------------
     async def continua(self, ctx: Context, args: str) -> Reply:
         generation = self.engine.generation(ctx.channel, args or None,
-                                            expect_mark=ctx.expect_mark)
+                                            expect_mark=ctx.expect_mark,
+                                            stop=await self.turn_stop(ctx))
         return await self.streamed(generation, with_note=bool(args))
+
+    async def turn_stop(self, ctx: Context) -> str | None:
+        """A conversation's turn ends at a sentence end, unless the channel chose its own stop
+        (None: the channel's stop)."""
+        if not ctx.turns:
+            return None
+        return None if (await self.engine.status(ctx.channel)).sources["stop"] == "channel" \
+            else "sentence"
 
     async def otra(self, ctx: Context, args: str) -> Reply:
         generation = self.engine.generation(ctx.channel, again=True, expect_mark=ctx.expect_mark)
@@ -293,10 +309,90 @@ class Commands:
             f"\nestado: {'continuando' if status.continuing else 'inicial'}"
             + (" · generando ahora" if status.busy else "")
             + f"\nmodelos disponibles: {', '.join(status.models)}"
+            + f"\nmuestreo: {describe_sampling(s, mark)}"
+            + ("\ncharla: verbo contesta a cada mensaje de este canal" if s.chat else "")
             + (f"\ncálculo: {status.computed_by}" if status.computed_by else ""),
             data={"settings": asdict(s), "continuing": status.continuing, "busy": status.busy,
                   "models": status.models, "sources": status.sources,
                   "computed_by": status.computed_by})
+
+    async def muestreo(self, ctx: Context, args: str) -> Reply:
+        """top_k and top_p: `!muestreo top_k 40 top_p 0.9`, either alone, or `defecto`."""
+        if not args:
+            s = await self.engine.settings(ctx.channel)
+            return Reply(f"muestreo: {describe_sampling(s)}",
+                         data={"top_k": s.top_k, "top_p": s.top_p})
+        if is_default_word(args):
+            settings = await self.engine.forget(ctx.channel, "top_k", "top_p")
+            return Reply(f"muestreo: {describe_sampling(settings)}", note="los valores por defecto",
+                         data={"top_k": settings.top_k, "top_p": settings.top_p})
+        words = args.replace("=", " ").split()
+        usage = f"uso: {self.prefix}muestreo [top_k n] [top_p x], p. ej. {self.prefix}muestreo " \
+                "top_k 40 top_p 0.9 (0 y 1: sin corte)"
+        if len(words) % 2:
+            return Reply(usage, error=True)
+        changes = {}
+        for name, value in zip(words[::2], words[1::2]):
+            key = SAMPLING_WORDS.get(strip_accents(name.lower()))
+            if key is None:
+                return Reply(f"«{name[:20]}» no es top_k ni top_p; {usage}", error=True)
+            if key == "top_k":
+                changes[key] = parse_integer(value, "top_k")
+                continue
+            try:
+                changes[key] = parse_number(value)
+            except ValueError:
+                return Reply(f"top_p debe ser un número, no «{value[:20]}»", error=True)
+        settings = await self.engine.update(ctx.channel, **changes)
+        return Reply(f"muestreo: {describe_sampling(settings)}",
+                     data={"top_k": settings.top_k, "top_p": settings.top_p})
+
+    async def charla(self, ctx: Context, args: str) -> Reply:
+        """A chat channel: verbo answers every plain message there (a server's own channel)."""
+        if ctx.group is None:
+            return Reply("los canales de charla solo existen en un servidor de Discord",
+                         error=True)
+        if not args:
+            on = (await self.engine.settings(ctx.channel)).chat
+            return Reply(f"charla: {'sí' if on else 'no'} ({CHAT_HELP[on]})", data={"chat": on})
+        on = CHAT_WORDS.get(strip_accents(args.lower()))
+        if on is None:
+            return Reply(f"uso: {self.prefix}charla sí|no", error=True)
+        if not ctx.may_configure_group:
+            return Reply("hacer de un canal un canal de charla necesita el permiso «Gestionar "
+                         "servidor»", error=True)
+        settings = await self.engine.update(ctx.channel, chat=on)
+        return Reply(f"charla: {'sí' if settings.chat else 'no'} ({CHAT_HELP[settings.chat]})",
+                     data={"chat": settings.chat})
+
+    async def modelos(self, ctx: Context, args: str) -> Reply:
+        """Every model continues the same text with the same seed and temperature (short turns,
+        one under another); the channel's own state is not touched."""
+        if not args.strip():
+            return Reply(f"uso: {self.prefix}modelos <texto>", error=True)
+        settings = await self.engine.settings(ctx.channel)
+        seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
+        length = min(settings.length, SIDE_BY_SIDE_LENGTH)
+        models = self.engine.available_models()
+
+        async def one(model: str) -> str:
+            scratch = f"{ctx.channel}|modelos|{model}"  # a channel of its own per model
+            try:
+                await self.engine.update(scratch, model=model, temperature=settings.temperature,
+                                         seed=seed, top_k=settings.top_k, top_p=settings.top_p)
+                await self.engine.reset(scratch)
+                return await self.engine.generate(scratch, args, length, stop="sentence")
+            except EngineError as error:
+                return f"[{self.word(error)}]"
+
+        continuations = await asyncio.gather(*(one(m) for m in models))
+        width = max(len(m) for m in models)
+        lines = [f"{m:<{width}}  {args}{c}".replace("\n", " / ")
+                 for m, c in zip(models, continuations)]
+        return Reply("\n".join(lines),
+                     note=f"semilla {seed} · temperatura {settings.temperature:g}",
+                     data={"seed": seed, "temperature": settings.temperature,
+                           "continuations": dict(zip(models, continuations))})
 
     # -- a server's defaults ----------------------------------------------------------------------
     async def servidor(self, ctx: Context, args: str) -> Reply:
@@ -408,6 +504,21 @@ STOP_HELP = {"sentence": "acaba en el primer punto, ¿? o ¡! tras unas palabras
              "none": "acaba al llegar a la longitud"}
 
 
+CHAT_WORDS = {"si": True, "no": False}
+CHAT_HELP = {True: "verbo contesta a cada mensaje de este canal",
+             False: "verbo contesta a las menciones y a las respuestas a sus mensajes"}
+SAMPLING_WORDS = {"top_k": "top_k", "topk": "top_k", "k": "top_k",
+                  "top_p": "top_p", "topp": "top_p", "p": "top_p"}
+SIDE_BY_SIDE_LENGTH = 100  # characters, at most, of each model's continuation in !modelos
+
+
+def describe_sampling(settings, marks: dict | None = None) -> str:
+    marks = marks or {}
+    k = f"top_k {settings.top_k}" + (" (sin corte)" if not settings.top_k else "")
+    p = f"top_p {settings.top_p:g}" + (" (sin corte)" if settings.top_p >= 1 else "")
+    return f"{k}{marks.get('top_k', '')} · {p}{marks.get('top_p', '')}"
+
+
 # where a value in !estado comes from
 SOURCE_MARKS = {"channel": " (canal)", "group": " (servidor)", "default": ""}
 # what a server may set for its channels, in the words people use
@@ -501,6 +612,11 @@ COMMANDS = [
             Commands.compara, uses_model=True,
             options=(Option("textos", "los textos, separados por |", required=True, low=1,
                             high=FORM_TEXT),)),
+    Command("modelos", "modelos <texto>",
+            "cada modelo continúa el mismo texto, con la misma semilla y temperatura",
+            Commands.modelos, takes_text=True, uses_model=True,
+            options=(Option("texto", "el texto que todos los modelos continúan", required=True,
+                            low=1, high=FORM_TEXT),)),
     Command("permuta", "permuta <palabra>",
             f"ordena las permutaciones de una palabra (hasta {MAX_PERMUTE_LETTERS} letras)",
             Commands.permuta, uses_model=True,
@@ -525,6 +641,13 @@ COMMANDS = [
             configures=True,
             options=(Option("valor", "un número entero", int, low=0, high=2**31 - 1),
                      Option("quitar", "quita la semilla", bool, means="no"))),
+    Command("muestreo", "muestreo [top_k n] [top_p x]",
+            "muestra o cambia el corte del muestreo: top_k (0 = sin corte) y top_p (1 = sin "
+            "corte)", Commands.muestreo, configures=True,
+            options=(Option("top_k", "solo los k caracteres más probables (0 = sin corte)", int,
+                            low=0, named=True),
+                     Option("top_p", "los más probables hasta sumar p (1 = sin corte)", float,
+                            low=0.0, high=1.0, named=True))),
     Command("reinicia", "reinicia", "olvida el estado del canal: se empieza desde cero",
             Commands.reinicia, configures=True, aliases=("reset",)),
     Command("para", "para", "detiene la generación en curso", Commands.para,
@@ -538,6 +661,11 @@ COMMANDS = [
                             choices=(*GROUP_SETTINGS, "borra")),
                      Option("valor", "el valor nuevo; con borra, el ajuste que se borra (vacío: "
                             "todos)", suggest=suggest_server_value))),
+    Command("charla", "charla [sí|no]",
+            "un canal de charla: verbo contesta a cada mensaje (cambiarlo: «Gestionar servidor»)",
+            Commands.charla, group_only=True,
+            options=(Option("activa", "sí: contesta a cada mensaje; no: solo a las menciones",
+                            choices=("sí", "no")),)),
     Command("ayuda", "ayuda [comando]", "esta ayuda", Commands.ayuda, aliases=("help", "h"),
             options=(Option("comando", "un comando", suggest=suggest_commands),)),
 ]

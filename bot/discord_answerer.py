@@ -1,6 +1,7 @@
 """The one place where verbo answers on Discord, whatever the entry point (prefix command, slash
-command, button, context menu, and the chat entry points to come): each hands an `Asker` and
-the layer command's name and argument text to `DiscordAnswerer.answer`.
+command, button, context menu, the chat entry points of `bot.discord_chat` and the conversation
+threads of `bot.discord_threads`): each hands an `Asker` and the layer command's name and
+argument text to `DiscordAnswerer.answer`.
 
 Here, once: the per-user rate limit and the per-channel cap on requests in flight, who may
 change settings, "verbo está escribiendo…" or a deferred interaction while the answer is slow,
@@ -53,14 +54,18 @@ class DiscordAnswerer:
         self.closing = False
 
     async def answer(self, asker: Asker, name: str, args: str = "", ephemeral: bool = False,
-                     expect_mark: str | None = None) -> Exception | None:
+                     expect_mark: str | None = None, turns: bool = False,
+                     admitted: bool = False) -> Exception | None:
         """Answer the layer command `name` with its argument text. Every refusal and error is
         answered here; it is returned (None when the command ran) for entry points that report
         failures their own way. `ephemeral`: the answer is private (interactions only);
-        `expect_mark`: only if the channel is still where an old message left it (a button)."""
+        `expect_mark`: only if the channel is still where an old message left it (a button, a
+        reply); `turns`: a chat entry point (the answer is a conversation's turn); `admitted`:
+        the entry point has already counted this request against the per-user limit."""
         try:
-            self.admit(asker)
-            await self.run(asker, name, args, ephemeral, expect_mark)
+            if not admitted:
+                self.admit(asker)
+            await self.run(asker, name, args, ephemeral, expect_mark, turns)
         except Exception as error:  # noqa: BLE001 — every failure gets a Spanish reply
             await self.refuse(asker, error, f"{name} {args[:100]}")
             return error
@@ -80,7 +85,7 @@ class DiscordAnswerer:
         return bool(getattr(asker.permissions(), needed, False))
 
     async def run(self, asker: Asker, name: str, args: str, ephemeral: bool,
-                  expect_mark: str | None) -> None:
+                  expect_mark: str | None, turns: bool = False) -> None:
         cap = self.options.channel_max_queued
         if self.in_flight[asker.channel_id] >= cap:
             raise commands.MaxConcurrencyReached(cap, commands.BucketType.channel)
@@ -90,7 +95,7 @@ class DiscordAnswerer:
                               may_configure=self.may_configure(asker),
                               group=f"discord-server:{asker.guild_id}" if asker.guild_id else None,
                               may_configure_group=asker.manages_server(),
-                              expect_mark=expect_mark)
+                              expect_mark=expect_mark, turns=turns)
             command = self.layer.find(name)  # None: the layer answers that it does not exist
             uses_model = command is not None and command.uses_model
             async with self.typing_while_slow(asker, uses_model, ephemeral):

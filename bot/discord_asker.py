@@ -1,8 +1,10 @@
 """Who asked verbo something on Discord, and how to answer them: the same few facts whatever
 the entry point, so that one answerer (`bot.discord_answerer`) serves them all.
 
-A `MessageAsker` is a message someone wrote (a prefix command now; mentions, replies, direct
-messages, threads and chat channels are messages too). An `InteractionAsker` is an interaction
+A `MessageAsker` is a message someone wrote (a prefix command); a `ChatAsker` is a message of a
+chat entry point (a mention, a reply to verbo, a direct message, a message in a conversation
+thread or a chat channel), answered as a Discord reply to it; a `ThreadAsker` writes in a thread
+that verbo has just opened for someone. An `InteractionAsker` is an interaction
 (a slash command, a context menu, a button): its answer goes through the interaction's response
 and follow-ups, may be private (ephemeral), and is deferred ("verbo está pensando…") while slow.
 Both are built from discord.py's public objects only.
@@ -61,6 +63,39 @@ class MessageAsker(Asker):
 
     async def show_typing(self) -> None:
         await self.message.channel.typing()
+
+
+class ChatAsker(MessageAsker):
+    """A chat message: the answer's first message is a Discord reply to it (no ping: the bot's
+    allowed mentions are off, the replied-to author included), sent as a plain message if the
+    person's message has been deleted meanwhile."""
+
+    def __init__(self, message: discord.Message):
+        super().__init__(message)
+        self.replied = False
+
+    async def send(self, content: str, ephemeral: bool = False, **fields) -> discord.Message:
+        if not self.replied:
+            self.replied = True
+            fields["reference"] = self.message.to_reference(fail_if_not_exists=False)
+        return await self.message.channel.send(content, **fields)
+
+
+class ThreadAsker(Asker):
+    """Someone (`author`) in a thread verbo opened: the answer is a new message there."""
+
+    def __init__(self, thread: discord.Thread, author: discord.abc.User):
+        self.thread, self.author = thread, author
+        self.channel_id, self.guild_id, self.author_id = thread.id, thread.guild.id, author.id
+
+    def permissions(self) -> discord.Permissions:
+        return self.thread.permissions_for(self.author)
+
+    async def send(self, content: str, ephemeral: bool = False, **fields) -> discord.Message:
+        return await self.thread.send(content, **fields)
+
+    async def show_typing(self) -> None:
+        await self.thread.typing()
 
 
 class InteractionAsker(Asker):

@@ -12,12 +12,13 @@ import logging
 import discord
 from discord.ext import commands
 
-from bot import discord_commands, discord_seams
+from bot import discord_commands, discord_seams, discord_threads
 from bot.commands import Commands
 from bot.discord_answerer import DiscordAnswerer
 from bot.discord_asker import MessageAsker
 from bot.discord_budget import RequestBudget
 from bot.discord_buttons import ChannelButton
+from bot.discord_chat import ChatEntries
 from bot.discord_messages import MESSAGE_LIMIT, NO_MENTIONS, say
 from bot.discord_options import DiscordOptions
 from bot.identify import IdentifyGate
@@ -42,7 +43,7 @@ class VerboBot(commands.Bot):
     def __init__(self, layer: Commands, options: DiscordOptions,
                  intents: discord.Intents | None = None, **client_options):
         discord_seams.silence_voice_warnings()  # discord.py warns in Client.__init__
-        super().__init__(command_prefix=options.prefix, intents=intents or default_intents(),
+        super().__init__(command_prefix=self.prefixes, intents=intents or default_intents(),
                          help_command=None, allowed_mentions=NO_MENTIONS, case_insensitive=True,
                          **client_options)
         self.layer, self.options = layer, options
@@ -51,10 +52,32 @@ class VerboBot(commands.Bot):
         if options.gateway_url != DiscordOptions.gateway_url:
             discord_seams.use_gateway_proxy(self.http, options.gateway_url)
         self.answerer = DiscordAnswerer(layer, options, self.budget)
+        self.chat = ChatEntries(self, self.answerer)
+
+    def prefixes(self, bot, message: discord.Message) -> list[str]:
+        """The prefix, also after a mention of verbo ("@verbo !estado": Discord gives a bot the
+        text of messages that mention it even without the Message Content intent)."""
+        prefix = self.options.prefix
+        if self.user is None:
+            return [prefix]
+        me = self.user.id
+        return [f"<@{me}> {prefix}", f"<@!{me}> {prefix}", f"<@{me}>{prefix}",
+                f"<@!{me}>{prefix}", prefix]
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A command, or else perhaps a chat turn (`bot.discord_chat`); never a bot's message,
+        verbo's own included."""
+        if message.author.bot:
+            return
+        if message.content.startswith(tuple(self.prefixes(self, message))):
+            await self.process_commands(message)
+        else:
+            await self.chat.on_message(message)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(ChannelButton)  # buttons of messages sent before a restart too
         discord_commands.install(self, self.answerer)
+        discord_threads.install(self, self.answerer)
         if self.options.sync_commands:  # slash commands appear once Discord has the tree
             try:
                 synced = await self.tree.sync()

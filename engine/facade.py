@@ -27,7 +27,7 @@ from engine.metrics import RequestLog
 from engine.pool import LoadedModel, ModelPool
 from engine.scheduler import Job
 from engine.sessions import Previous, Session, SessionStore
-from engine.settings import Limits, Settings, check_changes, check_length
+from engine.settings import Limits, Settings, check_changes, check_length, check_stop
 from engine.vocab import EncodeReport
 from engine.weights import REPO_WEIGHTS
 
@@ -268,7 +268,8 @@ class Engine:
 
     # -- generation ---------------------------------------------------------------------------
     def generation(self, channel: str, text: str | None = None, length: int | None = None,
-                   again: bool = False, expect_mark: str | None = None) -> Generation:
+                   again: bool = False, expect_mark: str | None = None,
+                   stop: str | None = None) -> Generation:
         """A generation on the channel, started when first iterated: its text chunks (async
         iteration), then `report` (what the text's encoding replaced or dropped) and `text` (what
         it read first) from the first chunk on, and `mark` (the channel's new `mark()`) once the
@@ -277,18 +278,22 @@ class Engine:
 
         `again`: sample once more from where the channel's last generation started (reading
         its text again), in its place. `expect_mark`: only if the channel is still where
-        `mark()` said it was (MovedOnError otherwise): a button under an old message."""
+        `mark()` said it was (MovedOnError otherwise): a button under an old message. `stop`:
+        this generation's stop instead of the channel's (a front-end's conversation turns)."""
         generation = Generation()
-        generation.chunks = self._generate(generation, channel, text, length, again, expect_mark)
+        generation.chunks = self._generate(generation, channel, text, length, again, expect_mark,
+                                           stop)
         return generation
 
     def generate_stream(self, channel: str, text: str | None = None, length: int | None = None,
-                        again: bool = False, expect_mark: str | None = None) -> Generation:
+                        again: bool = False, expect_mark: str | None = None,
+                   stop: str | None = None) -> Generation:
         """Async iterator of text chunks: `generation` (the name front-ends used first)."""
         return self.generation(channel, text, length, again, expect_mark)
 
     async def _generate(self, generation: Generation, channel: str, text: str | None,
-                        length: int | None, again: bool, expect_mark: str | None):
+                        length: int | None, again: bool, expect_mark: str | None,
+                        stop: str | None):
         while True:  # load the channel's model, then check: it may have changed meanwhile
             session = await self.store.get(channel)
             model = await self.load(session.settings.model)
@@ -310,12 +315,13 @@ class Engine:
         ids, generation.report = self.encode(model, text or "", allow_empty=True)
         generation.text = text or ""
         n = settings.length if length is None else check_length(length, self.limits)
+        stop = settings.stop if stop is None else check_stop(stop)
         start = previous.state if previous.state is not None else model.kernel.start_state
         started = time.perf_counter()
         ticket = model.scheduler.submit(Job(
             inputs=ids, state=start, generate=n, temperature=settings.temperature,
             top_k=settings.top_k, top_p=settings.top_p, seed=settings.seed,
-            **self._stops(model, settings.stop, n)))
+            **self._stops(model, stop, n)))
         session.ticket = ticket
         decode = model.kernel.vocab.decode
         saved = False

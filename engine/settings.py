@@ -45,6 +45,7 @@ class Settings:
     top_k: int = 0  # 0 = no cut
     top_p: float = 1.0  # 1 = no cut
     stop: str = "none"  # end early: "sentence", "line" or "verse" (see STOP_KINDS)
+    chat: bool = False  # a front-end answers every plain message here (a Discord chat channel)
 
     @classmethod
     def field_names(cls) -> set[str]:
@@ -112,6 +113,12 @@ def check_stop(value) -> str:
     return value
 
 
+def check_chat(value) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(f"charla debe ser sí o no, no «{str(value)[:40]}»")
+    return value
+
+
 def check_model_name(value) -> str:
     """A name that can only be a folder directly under the models' root."""
     if not isinstance(value, str) or len(value) > 64 or not MODEL_NAME.fullmatch(value):
@@ -124,7 +131,7 @@ def check_changes(changes: dict, limits: Limits) -> dict:
     is the engine's to check: only it knows the models)."""
     checks = {"temperature": check_temperature, "length": lambda v: check_length(v, limits),
               "seed": check_seed, "top_k": check_top_k, "top_p": check_top_p, "stop": check_stop,
-              "model": check_model_name}
+              "model": check_model_name, "chat": check_chat}
     unknown = set(changes) - set(checks)
     if unknown:
         raise InputError(f"ajuste desconocido: {', '.join(sorted(unknown))}")

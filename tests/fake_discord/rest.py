@@ -145,7 +145,11 @@ class Rest:
         if not channel.bot_may_send:
             return error(403, MISSING_PERMISSIONS)
         fields, files = await read_body(request)
+        refused = await self.fake.before_bot_post(channel, fields)
+        if refused is not None:
+            return refused
         stored = self.fake.store_message(channel, fields, files)
+        self.fake.after_bot_post(stored, fields)
         return reply(stored.payload)
 
     def message_or_404(self, request) -> StoredMessage | None:

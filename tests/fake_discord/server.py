@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from tests.fake_discord import chat
 from tests.fake_discord import payloads as p
 from tests.fake_discord.gateway import Gateway
 from tests.fake_discord.ratelimit import RateLimits
@@ -77,7 +78,8 @@ class FakeDiscord:
     # -- running -------------------------------------------------------------------------------
     async def start(self) -> "FakeDiscord":
         app = web.Application(middlewares=[self.rest.middleware], client_max_size=32 << 20)
-        app.add_routes([*self.rest.routes(), web.get("/gateway", self.gateway.handle)])
+        app.add_routes([*self.rest.routes(), *chat.ThreadRoutes(self).routes("/api/v10"),
+                        web.get("/gateway", self.gateway.handle)])
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -251,3 +253,58 @@ class FakeDiscord:
     def calls_to(self, route_part: str = "", status: int | None = None) -> list[Call]:
         return [c for c in self.calls if route_part in c.route and
                 (status is None or c.status == status)]
+
+    # -- chat: threads, mentions, replies (tests.fake_discord.chat) ------------------------------
+    async def open_thread(self, parent: Channel, name: str,
+                          thread_id: int | None = None) -> chat.Thread:
+        """A public thread in `parent`, opened by the bot: THREAD_CREATE to its shard."""
+        thread = chat.Thread(thread_id or p.snowflake(), parent.guild_id, name[:100],
+                             bot_may_send=parent.bot_may_send_in_threads, parent_id=parent.id,
+                             owner_id=self.application_id, starter_id=thread_id)
+        self.channels[thread.id] = thread
+        await self.gateway.dispatch(thread.guild_id, "THREAD_CREATE",
+                                    thread.payload(self) | {"newly_created": True})
+        return thread
+
+    def threads(self, parent: Channel) -> list[chat.Thread]:
+        return [c for c in self.channels.values()
+                if isinstance(c, chat.Thread) and c.parent_id == parent.id]
+
+    async def archive(self, thread: chat.Thread) -> None:
+        """Discord archives an idle thread (THREAD_UPDATE; clients drop it from their cache)."""
+        thread.archived = True
+        await self.gateway.dispatch(thread.guild_id, "THREAD_UPDATE", thread.payload(self))
+
+    async def unarchive_for_post(self, channel: Channel) -> None:
+        """A message sent in an archived (unlocked) thread unarchives it first, as on Discord."""
+        if isinstance(channel, chat.Thread) and channel.archived:
+            channel.archived = False
+            await self.gateway.dispatch(channel.guild_id, "THREAD_UPDATE", channel.payload(self))
+
+    async def person_writes(self, channel: Channel, content: str, person: int = 1,
+                            mentions_bot: bool = False, reply_to: StoredMessage | None = None,
+                            bot_author: bool = False) -> StoredMessage:
+        """A message with what chat needs: whether it mentions the bot, what it replies to. Each
+        session receives it as its intents allow (no text without Message Content)."""
+        await self.unarchive_for_post(channel)
+        author = p.user(p.snowflake(), "otro-bot", bot=True) if bot_author else self.people[person]
+        payload = chat.person_message(self, channel, author, content, mentions_bot, reply_to)
+        message_id = int(payload["id"])
+        stored = StoredMessage(message_id, channel.id, int(author["id"]), payload,
+                               [(time.monotonic(), content)])
+        self.messages[message_id] = stored
+        for session in self.gateway.sessions_for(channel.guild_id):
+            await session.dispatch("MESSAGE_CREATE", chat.as_received(
+                payload, session.intents, self.application_id))
+        return stored
+
+    async def before_bot_post(self, channel: Channel, fields: dict):
+        """A refusal for a reply to a message gone (unless the bot allowed that), else None;
+        an archived thread is unarchived by the post."""
+        refused = chat.reference_error(self, fields)
+        if refused is None:
+            await self.unarchive_for_post(channel)
+        return refused
+
+    def after_bot_post(self, stored: StoredMessage, fields: dict) -> None:
+        chat.keep_reference(stored, fields)

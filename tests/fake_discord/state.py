@@ -14,6 +14,8 @@ class Channel:
     guild_id: int | None
     name: str
     bot_may_send: bool = True
+    bot_may_create_threads: bool = True  # Create Public Threads
+    bot_may_send_in_threads: bool = True  # Send Messages in Threads (its threads' bot_may_send)
 
     def payload(self, fake, position: int = 0) -> dict:
         if self.guild_id is None:
@@ -64,6 +66,7 @@ class StoredMessage:
     deleted: bool = False
     ephemeral: bool = False
     files: list[str] = field(default_factory=list)
+    allowed_mentions: dict | None = None  # what the bot sent it with (None: not said)
 
     @property
     def content(self) -> str:
