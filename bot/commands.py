@@ -121,6 +121,29 @@ def describe_score(score) -> str:
             f"perplejidad {score.perplexity:.2f} ({len(score.text)} caracteres)")
 
 
+class Resumed:
+    """A generation's stream after its first chunk was awaited: that chunk, then the rest.
+    Closing it closes the generation even if nobody iterated it (a front that gave up before
+    showing anything), so the channel's state is saved then, not whenever the garbage collector
+    gets to it."""
+
+    def __init__(self, first: str, generation):
+        self.first, self.generation = first, generation
+
+    def __aiter__(self) -> "Resumed":
+        return self
+
+    async def __anext__(self) -> str:
+        if self.first is not None:
+            first, self.first = self.first, None
+            return first
+        return await self.generation.__anext__()
+
+    async def aclose(self) -> None:
+        self.first = None
+        await self.generation.aclose()
+
+
 class Commands:
     def __init__(self, engine: Engine, prefix: str = "!"):
         self.engine = engine
@@ -211,16 +234,7 @@ class Commands:
         except StopAsyncIteration:
             first = ""
         text, note = stream.text, out_of_vocabulary(stream.report) if with_note else ""
-
-        async def rest():
-            try:
-                yield first
-                async for chunk in stream:
-                    yield chunk
-            finally:
-                await stream.aclose()
-
-        return Reply(text=text, stream=rest(), note=note)
+        return Reply(text=text, stream=Resumed(first, stream), note=note)
 
     async def para(self, ctx: Context, args: str) -> Reply:
         if self.engine.stop(ctx.channel):
