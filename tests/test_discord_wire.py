@@ -1,6 +1,7 @@
 """The real `verbo discord` against the project's fake Discord, over real sockets: start-up,
 streaming and its pacing, Discord's failures (deleted replies, permissions, 429s, gateway closes,
 no network), SIGTERM mid-generation and a restart, what is echoed, what is ignored."""
+import secrets
 import socket
 
 import pytest
@@ -317,3 +318,31 @@ async def test_what_the_bot_writes_never_pings_anyone(fake, launch):
     clean(bot.stderr)
     assert fake.calls_to(status=400) == [], "a message would have pinged"
     assert any("@everyone" in m.content for m in fake.bot_messages(channel))
+
+
+async def test_the_token_is_masked_in_every_log_line_even_at_debug(fake, launch):
+    """Two records that quote the token, as they reach stderr: discord.py logs each request's
+    body at DEBUG (here a reply that quotes it), and verbo logs an unexpected failure with the
+    command's text. Both come from child loggers (`discord.http`, `verbo.discord`), so the mask
+    must sit on the output's handler: a filter on the root logger never sees them."""
+    channel = fake.add_guild("g").channels[0]
+    bot = await launch(VERBO_LOG_LEVEL="DEBUG")
+    await fake.wait_ready()
+    await ask(fake, channel, f"!ayuda {fake.token}")  # "no hay comando «<token>»"
+    fake.limits.inject("POST", r"/channels/\d+/messages$", 400,
+                       {"message": "Invalid Form Body", "code": 50035})
+    await ask(fake, channel, f"!ayuda {fake.token}")  # refused by Discord: "error inesperado"
+    assert await bot.terminate() == 0
+    assert fake.token not in bot.stderr
+    masked = [line for line in bot.stderr.splitlines() if "[token oculto]" in line]
+    assert any(" discord.http: " in line for line in masked), bot.stderr
+    assert any(" verbo.discord: error inesperado" in line for line in masked), bot.stderr
+
+
+async def test_a_token_refused_at_login_is_one_clear_line_and_never_logged(fake, launch):
+    wrong = "wrong." + secrets.token_urlsafe(24)
+    bot = await launch(ready=False, DISCORD_TOKEN=wrong, VERBO_LOG_LEVEL="DEBUG")
+    assert await bot.wait(60) != 0
+    assert fake.calls_to("GET /users/@me", 401), "the login was refused"
+    assert "Discord rechazó el token (DISCORD_TOKEN)" in bot.stderr
+    assert wrong not in bot.stderr and "Traceback" not in bot.stderr
