@@ -1,19 +1,18 @@
 """Load: many channels at once sending a mix of commands, for a bounded time.
 
-    verbo bench load [--channels 500] [--seconds 60] [--weights weights] [--discord]
+    verbo bench load [--channels 500] [--seconds 60] [--weights weights]
                      [--db PATH|postgresql://…] [--prefix load]
 
 Each channel loops: `!continua` (50 %, random length), `!probabilidad` (30 %) or a settings
 command (20 %, a tenth of them invalid on purpose). Reports requests served, refused as busy,
 refused as bad input, failed (must be 0), p50/p99 latency, and memory over the run; idle channels
-are evicted from memory (the session cache is capped) and come back from SQLite on use. With
-`--discord`, the same mix goes through the Discord cog under dpytest.
+are evicted from memory (the session cache is capped) and come back from SQLite on use. The
+Discord front under load is `verbo bench discord_soak` (the real bot against the fake Discord).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import os
 import random
 import sys
@@ -137,58 +136,12 @@ async def run_load(engine: Engine, channels: int, seconds: float, seed: int = 0,
     return report
 
 
-async def discord_load(engine: Engine, channels: int, seconds: float) -> LoadReport:
-    import discord
-    import discord.ext.test as dpytest
-
-    from bot.discord_bot import create_bot
-    from bot.discord_options import DiscordOptions
-
-    options = DiscordOptions(edit_interval=1.0, user_rate=10**6, channel_max_queued=2)
-    bot = create_bot(Commands(engine), options, intents=discord.Intents.all())
-    dpytest.configure(bot, text_channels=channels, voice_channels=0, members=1)
-    await bot._async_setup_hook()
-    await bot.setup_hook()
-    by_name = {f"load{i}": ch for i, ch in enumerate(dpytest.get_config().channels)}
-    member = dpytest.get_config().members[0]
-    finished: dict[int, asyncio.Future] = {}
-    replies: dict[int, list[str]] = {}  # channel id -> contents sent there
-
-    async def on_send(message):
-        replies.setdefault(message.channel.id, []).append(message.content)
-
-    async def on_done(ctx, *error):
-        future = finished.pop(ctx.message.id, None)
-        if future is not None and not future.done():
-            future.set_result(None)
-
-    bot.add_listener(on_done, "on_command_completion")
-    bot.add_listener(on_done, "on_command_error")
-    dpytest.callbacks.set_callback(on_send, "send_message")
-
-    async def run(channel: str, line: str):
-        target = by_name[channel]
-        before = len(replies.get(target.id, []))
-        future = asyncio.get_running_loop().create_future()
-        message = dpytest.backend.make_message(line, member, target)  # dispatched like Discord
-        finished[message.id] = future
-        await future
-        errors = [c for c in replies.get(target.id, [])[before:] if c.startswith("⚠️")]
-        return errors[0] if errors else None
-
-    report = await run_load(engine, channels, seconds, runner=run)
-    bot.ws = None
-    await bot.close()
-    return report
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--channels", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--weights", default=str(REPO_WEIGHTS))
     parser.add_argument("--cache", type=int, default=100, help="sessions kept in memory")
-    parser.add_argument("--discord", action="store_true")
     parser.add_argument("--max-batch", type=int, default=256)
     parser.add_argument("--max-waiting", type=int, default=256)
     parser.add_argument("--db", default=None,
@@ -197,10 +150,6 @@ def main(argv=None) -> int:
     parser.add_argument("--prefix", default="load", help="channel names (several processes on "
                                                          "one store use different prefixes)")
     args = parser.parse_args(argv)
-    if args.discord and importlib.util.find_spec("discord.ext.test") is None:
-        print("error: --discord usa dpytest (un extra de pruebas): pip install -e '.[test]'",
-              file=sys.stderr)
-        return 2
 
     async def go():
         with tempfile.TemporaryDirectory() as tmp:
@@ -208,12 +157,9 @@ def main(argv=None) -> int:
             async with Engine(args.db or Path(tmp) / "load.sqlite3", weights_root=args.weights,
                               limits=limits, max_cached_sessions=args.cache) as engine:
                 engine.model("gru")
-                if args.discord:
-                    report = await discord_load(engine, args.channels, args.seconds)
-                else:
-                    report = await run_load(engine, args.channels, args.seconds,
-                                            prefix=args.prefix)
-        where = "bot de Discord (dpytest)" if args.discord else "capa de comandos + motor"
+                report = await run_load(engine, args.channels, args.seconds,
+                                        prefix=args.prefix)
+        where = "capa de comandos + motor"
         store = "PostgreSQL" if str(args.db or "").startswith("postgres") else "SQLite"
         where += f", {store}"
         print(report.table(f"{args.channels} canales, {report.seconds:.0f} s, {where}, "

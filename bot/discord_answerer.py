@@ -168,6 +168,8 @@ class DiscordAnswerer:
                                    streaming_view(), ephemeral=ephemeral)
         self.streaming.add(channel)
         self.budget.streaming += 1
+        if self.closing:  # started after the shutdown stopped the others
+            self.layer.engine.stop(channel)
         try:
             async with contextlib.aclosing(reply.stream):  # leaving early stops the generation
                 await message.add(reply.text)
@@ -182,12 +184,14 @@ class DiscordAnswerer:
             self.budget.streaming -= 1
 
     async def shutdown(self, seconds: float = 10.0) -> None:
-        """Stop every generation being shown and wait (up to `seconds`) for their last edits."""
+        """Stop every generation being shown and wait (up to `seconds`) for their last edits and
+        for the other answers being sent (a reply in several messages would lose its last ones
+        once the connection closes)."""
         self.closing = True
         for channel in list(self.streaming):
             self.layer.engine.stop(channel)
         for _ in range(int(seconds * 20)):
-            if not self.streaming:
+            if not self.in_flight:
                 return
             await asyncio.sleep(0.05)
 

@@ -32,7 +32,7 @@ def prefix_command(command: Command, answerer: DiscordAnswerer) -> commands.Comm
         failure = await answerer.answer(MessageAsker(ctx.message), command.name, text)
         if failure is not None:
             # already answered; raised so that the command counts as failed for discord.py
-            # (its command_error event, which extensions and dpytest listen to)
+            # (its command_error event, which extensions listen to)
             ctx.answered = True
             raise failure
 

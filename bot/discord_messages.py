@@ -108,9 +108,16 @@ class StreamingMessage:
         return time.monotonic() - self.last_edit >= interval and self.budget.spare()
 
     async def finish(self, note: str = "", view: discord.ui.View | None = None) -> None:
-        """The last edit: the whole text, without the cursor, with the finished buttons."""
-        await self._show(visible(self.text) + (f"\n-# {note}" if note else ""), view,
-                         force=True)
+        """The last edit: the whole text, without the cursor, with the finished buttons. A note
+        that would take the message over Discord's limit goes in a message of its own, which
+        then carries the buttons."""
+        text, tail = visible(self.text), f"\n-# {note}" if note else ""
+        if len(text) + len(tail) <= MESSAGE_LIMIT:
+            await self._show(text + tail, view, force=True)
+            return
+        await self._show(text, None, force=True)
+        self.message, self.shown = None, ""
+        await self._show(tail.lstrip("\n"), view, force=True)
 
     async def _show(self, content: str, view=discord.utils.MISSING, force: bool = False) -> None:
         if content == self.shown and not force:

@@ -51,3 +51,33 @@ async def test_sustained_load_stays_under_the_global_limit(fake, weights_root, t
         assert "Traceback" not in bot.stderr
     finally:
         await bot.kill()
+
+
+async def test_slash_commands_answer_within_3_s_while_the_request_budget_is_spent(
+        fake, weights_root, tmp_path):
+    """Thirty answers queued behind a budget of 5 requests a second (6 s of waiting); slash
+    commands asked meanwhile must still get their first response within Discord's 3 seconds
+    (the fake refuses a later one with 10062, and the person sees "the application did not
+    respond"). Interaction responses do not count towards Discord's global limit."""
+    channels = fake.add_guild("g", channels=31).channels
+    busy, asked = channels[:30], channels[30]
+    bot = await start_bot(fake, weights_root, tmp_path / "db.sqlite3", VERBO_SYNC_COMMANDS="1",
+                          VERBO_GLOBAL_RATE="5")
+    try:
+        await fake.wait_ready()
+        await fake.wait_for(lambda: fake.published_commands, 30, "the commands published")
+        posted = len(fake.calls_to("POST /channels/{channel_id}/messages"))
+        for channel in busy:
+            await fake.user_says(channel, "!ayuda")
+        pending = [await fake.slash(asked, "continua", {"texto": "Y dijo Dios"}),
+                   await fake.slash(asked, "estado", person=2),
+                   await fake.slash(asked, "probabilidad", {"texto": "Dios"}, person=0)]
+        await fake.wait_for(lambda: all(p.answered or p.late for p in pending), 30, "responses")
+        assert [p.late for p in pending] == [False] * 3
+        queued = len(fake.calls_to("POST /channels/{channel_id}/messages")) - posted
+        assert queued < len(busy), "the budget was not spent while the slash commands came"
+        await fake.wait_for(lambda: all(final_reply(fake, c, 1) for c in busy), 60, "!ayuda")
+        assert await bot.terminate() == 0
+        assert "Traceback" not in bot.stderr
+    finally:
+        await bot.kill()

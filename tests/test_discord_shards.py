@@ -2,16 +2,12 @@
 one PostgreSQL: each process identifies only its shards and answers their servers, a channel's
 settings follow it to whichever process holds its shard next, and shards identify by bucket."""
 from tests.fake_discord import FakeDiscord
-from tests.fake_discord import payloads as p
 from tests.helpers.discord_process import start_bot
 from tests.helpers.discord_soak import final_reply
 
-
-def guild_on(fake, shard: int, count: int):
-    """A server whose events Discord sends to `shard`: (guild_id >> 22) % count."""
-    while ((guild_id := p.snowflake()) >> 22) % count != shard:
-        pass
-    return fake.add_guild(f"servidor-{shard}", guild_id=guild_id)
+# Discord sends a server's events to shard (server id >> 22) % shard count; with two shards
+# these two real-looking ids (Discord's API docs' examples) fall on shards 0 and 1
+ON_SHARD_0, ON_SHARD_1 = 81384788765712384, 290926798626357250
 
 
 async def ask(fake, channel, text):
@@ -22,31 +18,37 @@ async def ask(fake, channel, text):
 
 async def test_two_processes_split_the_shards_and_share_the_channels(weights_root,
                                                                     postgres_server):
+    """Each process has its own default model (VERBO_MODEL), so `!estado` in a channel with no
+    model of its own names the process that answered."""
     db = postgres_server.new_database()
     fake = await FakeDiscord(shard_count=2).start()
-    first, second = guild_on(fake, 0, 2).channels[0], guild_on(fake, 1, 2).channels[0]
+    first = fake.add_guild("servidor-0", guild_id=ON_SHARD_0).channels[0]
+    second = fake.add_guild("servidor-1", guild_id=ON_SHARD_1).channels[0]
     bots = []
     try:
-        bots = [await start_bot(fake, weights_root, db, "--shards", str(s), "--shard-count", "2")
-                for s in (0, 1)]
+        bots = [await start_bot(fake, weights_root, db, "--shards", shard, "--shard-count", "2",
+                                VERBO_MODEL=model) for shard, model in (("0", "gru"), ("1", "lstm"))]
         await fake.wait_ready(2)
         assert sorted(fake.gateway.identifies) == [(0, 2), (1, 2)]
-        sessions = {s.shard: s for s in fake.gateway.sessions.values()}
+        assert "modelo gru ·" in (await ask(fake, first, "!estado")).content
+        assert "modelo lstm ·" in (await ask(fake, second, "!estado")).content
         await ask(fake, first, "!temperatura 0.3")
         await ask(fake, second, "!temperatura 0.9")
-        # each message went to one session only: the one holding its server's shard
-        assert "!temperatura 0.3" in str(sessions[(0, 2)].sent) and \
-            "!temperatura 0.3" not in str(sessions[(1, 2)].sent)
         for bot in bots:
             assert await bot.terminate() == 0
         fake.gateway.sessions.clear()
 
-        # the shards swap processes: each channel's settings are where the shard now is
+        # the shards swap processes (cluster 1 of 2 holds shard 1): each channel's settings are
+        # where its shard now is, and the other process answers it
         bots = [await start_bot(fake, weights_root, db, "--cluster", f"{c}/2", "--shard-count",
-                                "2") for c in (1, 0)]
+                                "2", VERBO_MODEL=model) for c, model in ((1, "gru"), (0, "lstm"))]
         await fake.wait_ready(2)
-        assert "temperatura 0.3" in (await ask(fake, first, "!estado")).content
-        assert "temperatura 0.9" in (await ask(fake, second, "!estado")).content
+        first_now, second_now = await ask(fake, first, "!estado"), await ask(fake, second,
+                                                                            "!estado")
+        assert "modelo lstm ·" in first_now.content
+        assert "temperatura 0.3 (canal)" in first_now.content
+        assert "modelo gru ·" in second_now.content
+        assert "temperatura 0.9 (canal)" in second_now.content
         for bot in bots:
             assert await bot.terminate() == 0
             assert "Traceback" not in bot.stderr

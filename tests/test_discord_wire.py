@@ -1,6 +1,7 @@
 """The real `verbo discord` against the project's fake Discord, over real sockets: start-up,
 streaming and its pacing, Discord's failures (deleted replies, permissions, 429s, gateway closes,
 no network), SIGTERM mid-generation and a restart, what is echoed, what is ignored."""
+import secrets
 import socket
 
 import pytest
@@ -255,3 +256,93 @@ async def test_server_defaults_set_by_a_manager_apply_until_a_channel_sets_its_o
     back = await ask(fake, first, "!temperatura defecto")
     assert "temperatura: 0.9" in back.content
     assert await bot.terminate() == 0
+
+
+async def test_a_restart_note_that_would_overflow_the_message_goes_in_one_of_its_own(
+        fake, launch, tmp_path):
+    """The worker holds after 1,965 characters (1,977 in the message with the prompt, under the
+    1,990 at which a stream moves on to a new message); SIGTERM stops it there. The text and its
+    39-character note would be 2,016 characters: Discord (the fake) refuses that edit."""
+    channel = fake.add_guild("g").channels[0]
+    held = tmp_path / "held"
+    bot = await launch(step_seconds=0.001, VERBO_TEST_HOLD_AT="1966",
+                       VERBO_TEST_HOLD_FILE=str(held))
+    await fake.wait_ready()
+    await ask(fake, channel, "!longitud 2000")
+    await fake.user_says(channel, "!continua Y dijo Dios")
+    await fake.wait_for(held.exists, 60, "the worker held at its 1,966th step")
+    assert await bot.terminate() == 0
+    clean(bot.stderr)
+    assert fake.calls_to(status=400) == [], "Discord refused a message or an edit"
+    text, note = fake.bot_messages(channel)[1:]
+    assert text.content.startswith("Y dijo Dios") and CURSOR not in text.content
+    assert len(text.content) + len("\n-# " + RESTART_NOTE) > 2000  # the case that overflowed
+    assert note.content == "-# " + RESTART_NOTE
+    assert note.components and not text.components  # the buttons under the last message
+
+
+async def test_a_long_ranking_is_split_into_code_blocks_each_within_the_limit(fake, launch):
+    """A ranking row of 2,500 characters without a space after its first half is cut where the
+    limit falls: each piece must leave room for the fences (8 characters) under 2,000."""
+    channel = fake.add_guild("g").channels[0]
+    bot = await launch()
+    await fake.wait_ready()
+    long_text = "y" + "a" * 2499
+    before = len(fake.bot_messages(channel))
+    await fake.user_says(channel, f"!compara {long_text} | dios")
+    await fake.wait_for(lambda: len(fake.bot_messages(channel)) >= before + 2, 30, "the pieces")
+    assert await bot.terminate() == 0
+    clean(bot.stderr)
+    assert fake.calls_to(status=400) == [], "Discord refused a piece over 2,000 characters"
+    pieces = [m.content for m in fake.bot_messages(channel)[before:]]
+    assert all(p.startswith("```\n") and p.endswith("\n```") for p in pieces), pieces
+    assert max(len(p) for p in pieces) == 2000  # the row was cut exactly at the limit
+    assert long_text in "".join(p[4:-4] for p in pieces)
+
+
+async def test_what_the_bot_writes_never_pings_anyone(fake, launch):
+    """The fake refuses (400) a message whose `allowed_mentions` would let a mention in its
+    content notify someone, as Discord would notify them: every reply here echoes mentions."""
+    channel = fake.add_guild("g").channels[0]
+    bot = await launch()
+    await fake.wait_ready()
+    someone, role = fake.people[0]["id"], fake.guilds[channel.guild_id].admin_role
+    mentions = f"@everyone <@{someone}> <@!{someone}> <@&{role}> @here"
+    await ask(fake, channel, "!longitud 20")
+    for command in (f"!continua {mentions}", f"!probabilidad {mentions}",
+                    f"!siguiente {mentions}", f"!compara {mentions} | dios",
+                    f"!temperatura {mentions}", f"!tempertura {mentions}"):
+        reply = await ask(fake, channel, command)
+        assert "error inesperado" not in reply.content, command
+    assert await bot.terminate() == 0
+    clean(bot.stderr)
+    assert fake.calls_to(status=400) == [], "a message would have pinged"
+    assert any("@everyone" in m.content for m in fake.bot_messages(channel))
+
+
+async def test_the_token_is_masked_in_every_log_line_even_at_debug(fake, launch):
+    """Two records that quote the token, as they reach stderr: discord.py logs each request's
+    body at DEBUG (here a reply that quotes it), and verbo logs an unexpected failure with the
+    command's text. Both come from child loggers (`discord.http`, `verbo.discord`), so the mask
+    must sit on the output's handler: a filter on the root logger never sees them."""
+    channel = fake.add_guild("g").channels[0]
+    bot = await launch(VERBO_LOG_LEVEL="DEBUG")
+    await fake.wait_ready()
+    await ask(fake, channel, f"!ayuda {fake.token}")  # "no hay comando «<token>»"
+    fake.limits.inject("POST", r"/channels/\d+/messages$", 400,
+                       {"message": "Invalid Form Body", "code": 50035})
+    await ask(fake, channel, f"!ayuda {fake.token}")  # refused by Discord: "error inesperado"
+    assert await bot.terminate() == 0
+    assert fake.token not in bot.stderr
+    masked = [line for line in bot.stderr.splitlines() if "[token oculto]" in line]
+    assert any(" discord.http: " in line for line in masked), bot.stderr
+    assert any(" verbo.discord: error inesperado" in line for line in masked), bot.stderr
+
+
+async def test_a_token_refused_at_login_is_one_clear_line_and_never_logged(fake, launch):
+    wrong = "wrong." + secrets.token_urlsafe(24)
+    bot = await launch(ready=False, DISCORD_TOKEN=wrong, VERBO_LOG_LEVEL="DEBUG")
+    assert await bot.wait(60) != 0
+    assert fake.calls_to("GET /users/@me", 401), "the login was refused"
+    assert "Discord rechazó el token (DISCORD_TOKEN)" in bot.stderr
+    assert wrong not in bot.stderr and "Traceback" not in bot.stderr

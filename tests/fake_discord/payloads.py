@@ -17,6 +17,7 @@ EVERYONE_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16)
     (1 << 18) | (1 << 31)
 SEND_MESSAGES = 1 << 11
 MANAGE_GUILD = 1 << 5
+MANAGE_MESSAGES = 1 << 13
 ADMINISTRATOR = 1 << 3
 
 

@@ -1,7 +1,10 @@
 """The fake's REST API v10: the routes discord.py calls, Discord's error bodies, rate-limit headers.
 
 Every request passes one middleware: the bot token is checked, the global limit and any injected
-fault answered first, the route's bucket counted and announced, the call logged.
+fault answered first, the route's bucket counted and announced, the call logged. A message or edit
+Discord would refuse (`rules`: over 2,000 characters, or a ping) is answered 400 and changes
+nothing; an interaction's first response later than 3 seconds after it was sent is answered
+404 "Unknown interaction", and the person sees nothing.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import time
 from aiohttp import web
 
 from tests.fake_discord import payloads as p
+from tests.fake_discord.rules import refusal
 from tests.fake_discord.state import Call, StoredMessage
 
 # Discord's JSON error bodies
@@ -145,6 +149,8 @@ class Rest:
         if not channel.bot_may_send:
             return error(403, MISSING_PERMISSIONS)
         fields, files = await read_body(request)
+        if (refused := refusal(fields)) is not None:
+            return error(400, refused)
         refused = await self.fake.before_bot_post(channel, fields)
         if refused is not None:
             return refused
@@ -170,6 +176,8 @@ class Rest:
         if not self.fake.channels[stored.channel_id].bot_may_send:
             return error(403, MISSING_PERMISSIONS)
         fields, files = await read_body(request)
+        if (refused := refusal(fields)) is not None:
+            return error(400, refused)
         stored.revise(fields, files)
         return reply(stored.payload)
 
@@ -208,8 +216,13 @@ class Rest:
         pending = self.fake.interactions.get(request.match_info["token"])
         if pending is None or pending.answered:
             return error(404, UNKNOWN_INTERACTION)
+        if time.monotonic() - pending.created > self.fake.interaction_deadline:
+            pending.late = True  # Discord has already told the person it failed
+            return error(404, UNKNOWN_INTERACTION)
         fields, files = await read_body(request)
         kind, data = fields.get("type"), fields.get("data") or {}
+        if kind in (4, 7) and (refused := refusal(data)) is not None:
+            return error(400, refused)
         pending.answered = True
         pending.callback_type, pending.callback_data = kind, data
         message = None
@@ -242,6 +255,8 @@ class Rest:
         if pending is None or not pending.answered:
             return error(404, UNKNOWN_INTERACTION)
         fields, files = await read_body(request)
+        if (refused := refusal(fields)) is not None:
+            return error(400, refused)
         if pending.loading:  # as on Discord: the first follow-up replaces "thinking…"
             pending.loading = False
             pending.original.revise(fields, files)
@@ -258,6 +273,8 @@ class Rest:
         if stored is None:
             return error(404, UNKNOWN_MESSAGE)
         fields, files = await read_body(request)
+        if (refused := refusal(fields)) is not None:
+            return error(400, refused)
         stored.revise(fields, files)
         return reply(stored.payload)
 

@@ -45,6 +45,8 @@ class PendingInteraction:
     loading: bool = False  # deferred: the original response shows "thinking…"
     original: StoredMessage | None = None
     message: StoredMessage | None = None  # the message whose button was pressed
+    created: float = field(default_factory=time.monotonic)  # when Discord sent it to the bot
+    late: bool = False  # its first response came after the deadline: refused, nothing shown
 
 
 @dataclass
@@ -55,6 +57,7 @@ class FakeDiscord:
     shard_count: int = 1
     max_concurrency: int = 1
     message_content_allowed: bool = True
+    interaction_deadline: float = 3.0  # seconds Discord waits for an interaction's first response
     token: str = field(default_factory=lambda: "fake." + secrets.token_urlsafe(24))
 
     def __post_init__(self):

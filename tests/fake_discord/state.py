@@ -32,6 +32,7 @@ class Guild:
     owner_id: int
     channels: list[Channel] = field(default_factory=list)
     admin_role: int = 0
+    admin_permissions: int = p.MANAGE_GUILD | p.EVERYONE_PERMISSIONS  # the Admin role's
 
     def payload(self, fake) -> dict:
         members = [p.member(fake.bot_user)] + [
@@ -46,7 +47,7 @@ class Guild:
             "description": None, "banner": None, "premium_tier": 0, "preferred_locale": "es-ES",
             "nsfw_level": 0, "premium_progress_bar_enabled": False, "features": [],
             "roles": [p.role(self.id, "@everyone", p.EVERYONE_PERMISSIONS),
-                      p.role(self.admin_role, "Admin", p.MANAGE_GUILD | p.EVERYONE_PERMISSIONS, 1)],
+                      p.role(self.admin_role, "Admin", self.admin_permissions, 1)],
             "emojis": [], "stickers": [], "channels": [c.payload(fake, i)
                                                       for i, c in enumerate(self.channels)],
             "threads": [], "members": members, "member_count": len(members), "large": False,
