@@ -6,8 +6,10 @@ Prints one table: generation speed for one channel, aggregate speed and p50/p99 
 300-character requests with 1, 2, 4, 8, 64 and 256 channels at once, scoring time for 36 and 1,000
 characters, peak memory, and the REPL's start-up time. Ratios are against the seed's method
 measured in the same run (`bench/seed_method.py`); then the engine beside the TensorFlow
-tutorial's batched `OneStep` loop (`bench/onestep.py`) at 1, 64 and 256, and what each model
-costs (`bench/models_bench.py`).
+tutorial's batched `OneStep` loop (`bench/onestep.py`) and beside the best peer a user would
+write instead that is installed here (`bench/peers_bench.py`: PyTorch, OpenVINO; the `peers`
+extra, "no instalado" otherwise) at 1, 64 and 256, and what each model costs
+(`bench/models_bench.py`).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import models_bench, onestep, seed_method
+from bench import models_bench, onestep, peers_bench, seed_method
 from bench.common import bench_engine
 from engine import Engine
 from engine.arithmetic import CHOICES
@@ -31,6 +33,7 @@ from engine.loading import make_kernel
 from engine.weights import REPO_WEIGHTS, list_model_folders, load_model_folder
 
 CHANNELS = (1, 2, 4, 8, 64, 256)  # 2-4: a small server; below 8 the kernel multiplies row by row
+PEER_CHANNELS = (1, 64, 256)  # issue #25's table
 
 SCORE_36 = "la reina de inglaterra viaja en globo"
 
@@ -123,6 +126,26 @@ def startup_seconds(weights: Path) -> float:
     return time.perf_counter() - started
 
 
+def peers_table(weights: Path, eng: dict, quick: bool) -> str:
+    """The engine's 300-character requests beside the best installed peer (`verbo bench peers`
+    has them all, each checked against the engine's model, with the machine's limits)."""
+    best, missing = peers_bench.best_peers(weights, list(PEER_CHANNELS), 100 if quick else 300)
+    lines = ["\nFrente al mejor par instalado (bucle paso → softmax → multinomial, una ronda; "
+             "todos en `verbo bench peers`):\n",
+             "| canales = lote | mejor par (car./s) | motor (car./s) | motor / mejor par |",
+             "|---|---|---|---|"]
+    for channels in PEER_CHANNELS:
+        rate, label = best[channels]
+        ours = eng[channels][0]
+        peer = f"{rate:,.0f} ({label})" if rate == rate else peers_bench.NOT_INSTALLED
+        ratio = f"{ours / rate:.2f}×" if rate == rate else "—"
+        lines.append(f"| {channels} | {peer} | {ours:,.0f} | {ratio} |")
+    if missing:
+        lines.append("\n" + "; ".join(f"{peers_bench.PEERS[n].label}: {peers_bench.NOT_INSTALLED} "
+                                       f"({', '.join(m)})" for n, m in missing.items()))
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", default=str(REPO_WEIGHTS / "gru"))
@@ -166,6 +189,7 @@ def main(argv=None) -> int:
                                             units=folder.spec.units)
             ours = eng["single"] if channels == 1 else eng[channels][0]
             print(f"| {channels} | {peer:,.0f} | {ours:,.0f} | {ours / peer:.2f}× |")
+        print(peers_table(weights, eng, args.quick))
     present = [p.name for p in list_model_folders(REPO_WEIGHTS)]
     models = [m for m in models_bench.DEFAULT_MODELS if m in present]
     if len(models) > 1:

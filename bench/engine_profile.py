@@ -11,7 +11,7 @@ Runtime's own profiler inside the int8 step.
    (`engine.sampling`), the batch's bookkeeping (`engine.batch`), the scheduler, the event
    loop. ONNX Runtime's own pool threads are not Python threads and py-spy does not see them:
    those groups are the calling thread's share of the step.
-2. ONNX Runtime's profiler runs the kernel's own step graph (`engine.quantized.Int8Model`) and
+2. ONNX Runtime's profiler runs the kernel's own step graph (`engine.int8_onnx.Int8Program`) and
    gives each node's time, grouped by what the node does, told apart by operator and the shapes
    it reads and writes.
 """
@@ -32,24 +32,18 @@ import numpy as np
 from engine.weights import REPO_WEIGHTS, load_model_folder
 
 CHILD = """
-import asyncio, sys, tempfile, time
-from pathlib import Path
-from engine import Engine, Limits
-from engine.weights import REPO_WEIGHTS
+import asyncio, sys, time
+from bench.common import bench_engine
 from bench.engine_bench import concurrent_generation
 
-async def main(rows, seconds, backend):
-    with tempfile.TemporaryDirectory() as tmp:
-        async with Engine(Path(tmp) / "b.sqlite3", weights_root=REPO_WEIGHTS, backend=backend,
-                          limits=Limits(max_batch=256, max_waiting=2048)) as engine:
-            await engine.update("warm", length=50)
-            await engine.generate("warm", "Dios")
-            done = 0
-            started = time.perf_counter()
-            while time.perf_counter() - started < seconds:
-                await concurrent_generation(engine, rows, 300, seed=done)
-                done += rows
-            print("car./s", done * 300 / (time.perf_counter() - started))
+async def main(rows, seconds, arithmetic):
+    async with bench_engine(arithmetic=arithmetic) as engine:
+        done = 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            await concurrent_generation(engine, rows, 300, seed=done)
+            done += rows
+        print("car./s", done * 300 / (time.perf_counter() - started))
 
 asyncio.run(main(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]))
 """
@@ -128,25 +122,17 @@ def ort_group(event: dict, vocab_size: int) -> str:
 
 def ort_profile(rows: int, repeats: int) -> tuple[collections.Counter, float]:
     """(microseconds per step by group, total node milliseconds per step)."""
-    import onnxruntime
+    from engine.int8_onnx import THREADS, Int8Program, session
+    from engine.kernel import CellKernel
 
-    from engine.kernel import NumpyKernel
-    from engine.quantized import THREADS, Int8Model
-
-    kernel = NumpyKernel(load_model_folder(REPO_WEIGHTS / "gru"))
-    model = Int8Model.step_graph(kernel.cell, kernel.dense_w, kernel.dense_b, carried=False)
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = THREADS
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.enable_profiling = True
+    kernel = CellKernel(load_model_folder(REPO_WEIGHTS / "gru"), "numpy")
+    model = Int8Program.step_graph(kernel.cell, kernel.dense_w, kernel.dense_b, carried=False)
     with tempfile.TemporaryDirectory() as tmp:
-        options.profile_file_prefix = str(Path(tmp) / "step")
-        session = onnxruntime.InferenceSession(model.SerializeToString(), options,
-                                               providers=["CPUExecutionProvider"])
+        profiled = session(model, THREADS, profile_prefix=str(Path(tmp) / "step"))
         feeds = {"ids": np.zeros(rows, np.int64), "states": kernel.start_states(rows)}
         for _ in range(repeats):
-            session.run(None, feeds)
-        events = json.loads(Path(session.end_profiling()).read_text())
+            profiled.run(None, feeds)
+        events = json.loads(Path(profiled.end_profiling()).read_text())
     groups = collections.Counter()
     for event in events:
         if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
@@ -163,7 +149,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1, 64, 256])
     parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--backend", default="auto")
+    parser.add_argument("--backend", default="auto", help="the engine's arithmetic")
     parser.add_argument("--top", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=50, help="steps under ONNX Runtime's profiler")
     args = parser.parse_args()

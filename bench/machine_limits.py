@@ -24,12 +24,13 @@ import importlib.util
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from bench.common import json_child
 
 NEEDS = {"ort_matmulinteger": ("onnxruntime", "onnx"), "ort_dynamicquantize": ("onnxruntime", "onnx"),
          "torch_int8_x86": ("torch",), "torch_int8_onednn": ("torch",), "openvino_int8": ("openvino",)}
@@ -154,12 +155,8 @@ def child(library: str, rows: int, inner: int, width: int) -> None:
 
 def run_child(library: str, rows: int, inner: int, width: int) -> float:
     """Multiply-adds a second, NaN where the library failed (the others' figures stand)."""
-    out = subprocess.run([sys.executable, "-m", "bench.machine_limits", "--child", library,
-                          str(rows), str(inner), str(width)], capture_output=True, text=True)
-    if out.returncode:
-        print(f"{library} ({rows} filas) falló: {out.stderr.strip()[-500:]}", file=sys.stderr)
-        return float("nan")
-    return json.loads(out.stdout.strip().splitlines()[-1])["macs"]
+    answer = json_child("bench.machine_limits", "--child", library, rows, inner, width)
+    return float("nan") if answer is None else answer["macs"]
 
 
 def available() -> list[str]:

@@ -26,7 +26,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import machine_limits
+from bench.common import json_child
 from bench.peers import CHECK_ONLY, PEERS
 from engine.weights import REPO_WEIGHTS, load_model_folder
 
@@ -64,11 +64,11 @@ def check_text(length: int) -> str:
 
 def check(peer_name: str, weights: Path, length: int) -> dict:
     """The peer's log-probabilities of a validation text against the float32 NumPy kernel's."""
-    from engine.kernel import NumpyKernel
+    from engine.kernel import CellKernel
 
     folder = load_model_folder(weights)
     peer = {**PEERS, **CHECK_ONLY}[peer_name](folder)
-    kernel = NumpyKernel(folder)
+    kernel = CellKernel(folder, "numpy")
     ids = folder.vocab.encode(check_text(length))[0].astype(np.int64)
     zero = kernel.zero_states(1)
     ours = log_probabilities(kernel.step, ids, zero, folder.vocab.start_id)
@@ -83,23 +83,17 @@ def time_peer(peer_name: str, weights: Path, rows: int, steps: int, cache: Path)
     return {"rate": peer.loop(rows, steps), "precision": peer.precision}
 
 
-def time_engine(weights: Path, rows: int, steps: int, backend: str) -> dict:
+def time_engine(weights: Path, rows: int, steps: int, arithmetic: str) -> dict:
     """`verbo bench`'s own measurement: `rows` channels at once, one request of `steps`
     characters each."""
+    from bench.common import bench_engine
     from bench.engine_bench import concurrent_generation
-    from engine import Engine, Limits
 
     async def run():
-        with tempfile.TemporaryDirectory() as tmp:
-            async with Engine(Path(tmp) / "b.sqlite3", weights_root=weights.parent,
-                              default_model=weights.name, backend=backend,
-                              limits=Limits(max_batch=256, max_waiting=2048)) as engine:
-                loaded = engine.model(weights.name)
-                await engine.update("warm", length=50)
-                await engine.generate("warm", "Dios")  # caches warm, threads started
-                rate, p50, p99 = await concurrent_generation(engine, rows, steps)
-                return {"rate": rate, "p50": p50, "p99": p99,
-                        "computed_by": loaded.kernel.computed_by}
+        async with bench_engine(weights.parent, arithmetic, warm_model=weights.name) as engine:
+            rate, p50, p99 = await concurrent_generation(engine, rows, steps)
+            return {"rate": rate, "p50": p50, "p99": p99,
+                    "computed_by": engine.model(weights.name).kernel.label}
 
     return asyncio.run(run())
 
@@ -119,14 +113,7 @@ def child_main(argv) -> int:
 
 def run_child(*args) -> dict | None:
     """A child's JSON answer, or None (its error printed) where it failed."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
-    out = subprocess.run([sys.executable, "-m", "bench.peers_bench", *map(str, args)],
-                         capture_output=True, text=True, env=env)
-    if out.returncode:
-        print(f"{' '.join(map(str, args[:1] + args[2:]))} falló:\n{out.stderr.strip()[-1500:]}",
-              file=sys.stderr)
-        return None
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json_child("bench.peers_bench", *args)
 
 
 # -- the parent -----------------------------------------------------------------------------------
@@ -136,21 +123,36 @@ def installed(names) -> tuple[list[str], dict[str, list[str]]]:
     return [n for n in names if not missing[n]], {n: m for n, m in missing.items() if m}
 
 
-def measure(args, weights: Path, peers: list[str]) -> dict:
-    """{(path, rows): [child answers]}: every path at every batch size, in alternating order."""
-    runs = {(path, rows): [] for path in [*peers, ENGINE] for rows in args.rows}
+def measure(weights: Path, paths: list[str], rows: list[int], rounds: int, steps: int,
+            arithmetic: str = "auto") -> dict:
+    """{(path, rows): [child answers]}: every path (peers, and ENGINE for the engine end to end)
+    at every batch size, in alternating order."""
+    runs = {(path, r): [] for path in paths for r in rows}
     with tempfile.TemporaryDirectory() as cache:
-        for round_ in range(args.rounds):
-            for rows in args.rows:
-                order = [*peers, ENGINE] if round_ % 2 == 0 else [ENGINE, *peers[::-1]]
-                for path in order:
+        for round_ in range(rounds):
+            for r in rows:
+                for path in paths if round_ % 2 == 0 else paths[::-1]:
                     if path == ENGINE:
-                        answer = run_child("--engine", weights, rows, args.steps, args.backend)
+                        answer = run_child("--engine", weights, r, steps, arithmetic)
                     else:
-                        answer = run_child("--time", weights, path, rows, args.steps, cache)
+                        answer = run_child("--time", weights, path, r, steps, cache)
                     if answer is not None:
-                        runs[path, rows].append(answer)
+                        runs[path, r].append(answer)
     return runs
+
+
+def best_of(runs: dict, peers: list[str], rows: int) -> tuple[float, str]:
+    """(median chars/s, label) of the fastest peer at this batch size; (NaN, "—") if none ran."""
+    return max(((median(runs[n, rows]), PEERS[n].label) for n in peers if runs.get((n, rows))),
+               default=(float("nan"), "—"))
+
+
+def best_peers(weights: Path, rows: list[int], steps: int, rounds: int = 1) -> tuple[dict, dict]:
+    """For `verbo bench`: ({rows: (chars/s, label) of the best installed peer}, {peer: the
+    libraries it lacks})."""
+    peers, missing = installed(list(PEERS))
+    runs = measure(weights, peers, rows, rounds, steps)
+    return {r: best_of(runs, peers, r) for r in rows}, missing
 
 
 def median(answers: list[dict], key: str = "rate") -> float:
@@ -185,8 +187,7 @@ def table(args, spec, runs, checks, missing, limits) -> str:
                  + " | ".join(f"{engine_rates[r]:,.0f}" for r in args.rows) + " | |")
     lines.append("| p99 de una petición del motor | "
                  + " | ".join(f"{median(runs[ENGINE, r], 'p99'):.2f} s" for r in args.rows) + " | |")
-    best = {r: max(((median(runs[n, r]), PEERS[n].label) for n in peers if runs[n, r]),
-                   default=(float("nan"), "—")) for r in args.rows}
+    best = {r: best_of(runs, peers, r) for r in args.rows}
     lines.append("| motor / mejor par | " + " | ".join(
         f"{engine_rates[r] / best[r][0]:.2f}× ({best[r][1]})" if best[r][0] == best[r][0] else "—"
         for r in args.rows) + " | |")
@@ -223,7 +224,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] and argv[0] in ("--check", "--time", "--engine"):
         return child_main(argv)
-    from engine.loading import BACKENDS
+    from engine.arithmetic import CHOICES
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", default=str(REPO_WEIGHTS / "gru"))
@@ -234,7 +235,8 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=None,
                         help="characters per request (default 300; 100 with --quick)")
     parser.add_argument("--peers", nargs="+", default=list(PEERS), choices=list(PEERS))
-    parser.add_argument("--backend", default="auto", choices=BACKENDS, help="the engine's")
+    parser.add_argument("--backend", default="auto", choices=CHOICES,
+                        help="the engine's arithmetic")
     parser.add_argument("--no-limits", action="store_true", help="skip the machine's limits")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (1 if args.quick else 3)
@@ -257,7 +259,7 @@ def main(argv=None) -> int:
         print(f"comprobación {label}: |Δ log p| máx. {answer['max_difference']:.2e} en "
               f"{answer['characters']} caracteres frente al kernel float32 de NumPy {verdict}",
               flush=True)
-    runs = measure(args, weights, peers)
+    runs = measure(weights, [*peers, ENGINE], args.rows, args.rounds, args.steps, args.backend)
     limits = None if args.no_limits else machine_limits.measure(spec, args.rows, args.rounds)
     print("\nCaracteres por segundo (agregado; mediana de las rondas), bucle paso → softmax → "
           "multinomial:\n")

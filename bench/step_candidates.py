@@ -5,7 +5,7 @@ states in and out) against the current int8 ONNX Runtime step, in one run, alter
                                     [--candidates NAME ...]
 
 Candidates (`CANDIDATES`):
-- `ort_int8_rows` — today's step (`engine.quantized.Int8Model.step`, features carried from the
+- `ort_int8_rows` — today's step (`engine.int8_onnx.Int8Program.step`, features carried from the
   step before as the engine does): each state row quantized on its own scale.
 - `ort_int8_static` — the same integer products with one fixed scale for every state: a GRU's
   state is a convex mix of tanh values, so |h| <= 1 and h/127 steps cover it. Quantizing is one
@@ -30,12 +30,12 @@ import importlib.util
 import json
 import math
 import statistics
-import subprocess
 import sys
 import time
 
 import numpy as np
 
+from bench.common import json_child
 from engine.weights import REPO_WEIGHTS, load_model_folder
 
 NEEDS = {"ort_int8_rows": ("onnxruntime",), "ort_int8_static": ("onnxruntime",),
@@ -44,31 +44,24 @@ NEEDS = {"ort_int8_rows": ("onnxruntime",), "ort_int8_static": ("onnxruntime",),
 STATE_SCALE = 1 / 127  # |h| <= 1 for a GRU state
 
 
-def ort_static_step(kernel):
+def ort_static_step(folder):
     """(ids, states) -> (logits, states) through one ONNX graph with the fixed state scale."""
+    from engine.int8_onnx import FLOAT, INT64, SHIFT, THREADS, Int8Products, OnnxOps, session
+    from engine.kernel import CellKernel
     from engine.onnx_graph import GraphBuilder
-    from engine.quantized import FLOAT, INT64, SHIFT, THREADS, quantize_columns, session
 
-    g, cell = GraphBuilder(), kernel.cell
-    quantized: dict[str, str] = {}
+    class FixedScale(Int8Products):
+        def _quantize(self, x):
+            g = self.graph
+            scale = g.constant(np.float32(STATE_SCALE), "state_scale")
+            return (g.op("QuantizeLinear", x, scale, g.constant(np.uint8(SHIFT), "shift")),
+                    g.constant(np.full((1, 1), STATE_SCALE, np.float32), "state_scale"))
 
-    def product_of(w):
-        weights, scales = quantize_columns(np.asarray(w, np.float32))
-
-        def product(x, start=0, stop=None):
-            if x not in quantized:  # once per tensor, however many column blocks read it
-                quantized[x] = g.op("QuantizeLinear", x, g.constant(np.float32(STATE_SCALE)),
-                                    g.constant(np.uint8(SHIFT)))
-            columns = slice(start, stop)
-            exact = g.op("MatMulInteger", quantized[x],
-                         g.constant(np.ascontiguousarray(weights[:, columns]), "weights"),
-                         g.constant(np.uint8(SHIFT), "zero_point"))
-            return g.op("Mul", g.op("Cast", exact, to=FLOAT),
-                        g.constant((scales[None, columns] * STATE_SCALE).astype(np.float32)))
-        return product
-
-    states, features = cell.onnx_transition(g, "ids", "states", product_of(cell.recurrent))
-    logits = g.op("Add", product_of(kernel.dense_w)(features), g.constant(kernel.dense_b))
+    kernel, g = CellKernel(folder, "numpy"), GraphBuilder()
+    cell = kernel.cell
+    ops = OnnxOps(g, {id(cell.recurrent_weights): FixedScale(g, cell.recurrent_weights)})
+    states, features = cell.step(ops, "ids", "states")
+    logits = g.op("Add", FixedScale(g, kernel.dense_w)(features), g.constant(kernel.dense_b))
     model = g.model([("ids", INT64, [None]), ("states", FLOAT, [None, cell.state_size])],
                     [("logits", logits), ("next_states", states)])
     run = session(model, THREADS).run
@@ -115,12 +108,12 @@ def openvino_step(folder, precision: str, int8: bool = False):
 
 
 def make(name: str, folder):
-    from engine.kernel import NumpyKernel
+    from engine.kernel import CellKernel
 
     if name == "ort_int8_rows":
-        return NumpyKernel(folder, precision="int8").step
+        return CellKernel(folder, "int8").step
     if name == "ort_int8_static":
-        return ort_static_step(NumpyKernel(folder))
+        return ort_static_step(folder)
     if name == "openvino_bf16":
         return openvino_step(folder, "")
     if name == "openvino_fp32":
@@ -134,10 +127,10 @@ def make(name: str, folder):
 def check(name: str, length: int) -> dict:
     """bits/char against the float32 kernel, and a row alone against the same row in a batch."""
     from bench.peers_bench import check_text, log_probabilities
-    from engine.kernel import NumpyKernel
+    from engine.kernel import CellKernel
 
     folder = load_model_folder(REPO_WEIGHTS / "gru")
-    step, reference = make(name, folder), NumpyKernel(folder)
+    step, reference = make(name, folder), CellKernel(folder, "numpy")
     ids = folder.vocab.encode(check_text(length))[0].astype(np.int64)
     zero = reference.zero_states(1)
     ours = log_probabilities(step, ids, zero, folder.vocab.start_id)
@@ -165,12 +158,7 @@ def seconds_per_step(name: str, rows: int, steps: int) -> float:
 
 
 def run_child(*args):
-    out = subprocess.run([sys.executable, "-m", "bench.step_candidates", *map(str, args)],
-                         capture_output=True, text=True)
-    if out.returncode:
-        print(f"{' '.join(map(str, args))} falló:\n{out.stderr.strip()[-1200:]}", file=sys.stderr)
-        return None
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json_child("bench.step_candidates", *args)
 
 
 def main(argv=None) -> int:

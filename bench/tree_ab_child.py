@@ -1,6 +1,7 @@
 """One variant of `bench.tree_ab`, in a process of its own: the engine of whatever tree is first
 on PYTHONPATH (this file is run by path, so the tree's `engine` and `bench` are the ones
-imported), generating for N channels at once; prints one JSON line of chars/s and latencies.
+imported: a tree that has `bench.common.bench_engine`), generating for N channels at once;
+prints one JSON line of chars/s and latencies.
 
     PYTHONPATH=<tree> python bench/tree_ab_child.py CHANNELS LENGTH ARITHMETIC
 """
@@ -9,21 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import tempfile
-from pathlib import Path
 
 
 async def measure(channels: int, length: int, arithmetic: str) -> dict:
+    from bench.common import bench_engine
     from bench.engine_bench import concurrent_generation
-    from engine import Engine, Limits
-    from engine.weights import REPO_WEIGHTS
 
-    with tempfile.TemporaryDirectory() as tmp:
-        async with Engine(Path(tmp) / "b.sqlite3", weights_root=REPO_WEIGHTS, backend=arithmetic,
-                          limits=Limits(max_batch=256, max_waiting=2048)) as engine:
-            await engine.update("warm", length=50)
-            await engine.generate("warm", "Dios")
-            rate, p50, p99 = await concurrent_generation(engine, channels, length)
+    async with bench_engine(arithmetic=arithmetic) as engine:
+        rate, p50, p99 = await concurrent_generation(engine, channels, length)
     return {"rate": rate, "p50": p50, "p99": p99}
 
 

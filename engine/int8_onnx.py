@@ -86,16 +86,20 @@ class Int8Products:
         return g.op("Mul", g.op("Cast", product, to=FLOAT), outer_scale)
 
 
-def session(model, threads: int):
+def session(model, threads: int, profile_prefix: str | None = None):
     """An ONNX Runtime session on the CPU whose idle threads sleep rather than spin: spinning
     threads take a core from the worker's NumPy work that follows (the sampling), which costs
-    large batches far more than sleeping costs one row (`python -m bench.tree_ab`)."""
+    large batches far more than sleeping costs one row (`python -m bench.tree_ab`).
+    `profile_prefix`: ONNX Runtime's profiler on, its file named so (`bench.engine_profile`)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.log_severity_level = 3
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if profile_prefix is not None:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
     return onnxruntime.InferenceSession(model.SerializeToString(), options,
                                         providers=["CPUExecutionProvider"])
 

@@ -1,5 +1,6 @@
 """`verbo bench peers`: the engine's side runs, a peer whose library is missing is listed as not
-installed (never a crash), and each installed peer computes the engine's own model.
+installed (never a crash), and each installed peer computes the engine's own model; `verbo
+bench` puts the best installed peer beside the engine.
 
 The peers' libraries (the `peers` extra) are not part of the test install: their tests skip
 where they are missing.
@@ -11,8 +12,9 @@ import re
 import numpy as np
 import pytest
 
-from bench import peers, peers_bench
-from engine.kernel import NumpyKernel
+from bench import engine_bench, peers, peers_bench
+from bench.engine_bench import PEER_CHANNELS, peers_table
+from engine.kernel import CellKernel
 from engine.weights import REPO_WEIGHTS, load_model_folder
 
 WEIGHTS = REPO_WEIGHTS / "gru"
@@ -37,9 +39,9 @@ def test_a_missing_peer_is_listed_and_the_engine_still_measured(monkeypatch, cap
 
 
 def test_the_engine_child_generates_the_requested_characters():
-    answer = peers_bench.time_engine(WEIGHTS, rows=3, steps=7, backend="numpy")
+    answer = peers_bench.time_engine(WEIGHTS, rows=3, steps=7, arithmetic="numpy")
     assert answer["rate"] > 0 and answer["p99"] >= answer["p50"] > 0
-    assert answer["computed_by"] == NumpyKernel(load_model_folder(WEIGHTS)).computed_by
+    assert answer["computed_by"] == CellKernel(load_model_folder(WEIGHTS), "numpy").label
 
 
 def test_log_probabilities_follow_the_kernels_scoring():
@@ -48,7 +50,7 @@ def test_log_probabilities_follow_the_kernels_scoring():
     from engine.batch import score_sequences
 
     folder = load_model_folder(WEIGHTS)
-    kernel = NumpyKernel(folder)
+    kernel = CellKernel(folder, "numpy")
     ids = folder.vocab.encode("en el principio era el verbo")[0].astype(np.int64)
     traced = peers_bench.log_probabilities(kernel.step, ids, kernel.zero_states(1),
                                            folder.vocab.start_id)
@@ -72,3 +74,29 @@ def test_a_reduced_precision_peer_runs_its_loop(name, library):
     assert peer.loop(rows=2, steps=3) > 0
     logits, states = peer.step(np.array([1, 2]), np.zeros((2, peer.spec.units), np.float32))
     assert logits.shape == (2, peer.spec.vocab_size) and states.shape == (2, peer.spec.units)
+
+
+
+def table_row(table: str, channels: int) -> list[str]:
+    line = next(line for line in table.splitlines() if line.startswith(f"| {channels} |"))
+    return [cell.strip() for cell in line.split("|")[1:-1]]
+
+
+def test_verbo_bench_says_no_peer_is_installed(monkeypatch):
+    monkeypatch.setattr(peers_bench, "PEERS", {"ghost": GhostPeer})
+    measured = {channels: (1000.0, 0.1, 0.2) for channels in PEER_CHANNELS}
+    table = peers_table(WEIGHTS, measured, quick=True)
+    for channels in PEER_CHANNELS:
+        assert table_row(table, channels) == [str(channels), "no instalado", "1,000", "—"]
+    assert "Ghost runtime: no instalado (verbo_no_such_library)" in table
+
+
+def test_verbo_bench_puts_the_best_installed_peer_beside_the_engine(monkeypatch):
+    pytest.importorskip("torch")
+    monkeypatch.setattr(peers_bench, "PEERS", {"ghost": GhostPeer, "torch_fp32": peers.TorchFloat32})
+    monkeypatch.setattr(engine_bench, "PEER_CHANNELS", (2,))
+    table = peers_table(WEIGHTS, {2: (1000.0, 0.1, 0.2)}, quick=True)
+    _, peer, ours, ratio = table_row(table, 2)
+    rate = float(peer.split(" (")[0].replace(",", ""))
+    assert peer.endswith(f"({peers.TorchFloat32.label})") and rate > 0 and ours == "1,000"
+    assert ratio == f"{1000.0 / rate:.2f}×"
