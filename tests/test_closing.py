@@ -26,8 +26,9 @@ async def wait_for(condition, seconds: float = 30.0) -> None:
 
 
 def state_after(weights_root, text: str) -> np.ndarray:
-    """The tiny GRU's state after reading `text`, computed here step by step."""
-    kernel = CellKernel(load_model_folder(weights_root / "gru"))
+    """The tiny GRU's state after reading `text`, computed here step by step in the arithmetic
+    the engine runs (its default, auto)."""
+    kernel = CellKernel(load_model_folder(weights_root / "gru"), "auto")
     state = kernel.start_states(1)
     for char_id in kernel.vocab.encode(text)[0]:
         state = kernel.transition(np.array([char_id]), state)
