@@ -1,16 +1,18 @@
 """Candidate implementations of the engine's step (one GRU step and the readout, stateless,
-states in and out) against the current int8 ONNX Runtime step, in one run, alternating.
+states in and out) beside the engine's int8 ONNX Runtime step, in one run, alternating.
 
     python -m bench.step_candidates [--rows 1 64 256] [--rounds 3] [--steps 200] [--quick]
                                     [--candidates NAME ...]
 
-Candidates (`CANDIDATES`):
-- `ort_int8_rows` — today's step (`engine.int8_onnx.Int8Program.step`, features carried from the
-  step before as the engine does): each state row quantized on its own scale.
-- `ort_int8_static` — the same integer products with one fixed scale for every state: a GRU's
-  state is a convex mix of tanh values, so |h| <= 1 and h/127 steps cover it. Quantizing is one
-  QuantizeLinear node (no Abs, ReduceMax, Div, Round per row), and a row's numbers still never
-  depend on the other rows.
+Candidates (`NEEDS`):
+- `ort_int8_static` — the engine's step (`engine.int8_onnx.Int8Program.step`): one fixed scale
+  for every state, the cell's `feature_bound` / 127 (a GRU's state is a convex mix of tanh
+  values, so |h| <= 1). Quantizing is one QuantizeLinear node, and a row's numbers never depend
+  on the other rows.
+- `ort_int8_rows` — the same program with each state row quantized on its own scale (Abs,
+  ReduceMax, Div, Round per row), as a cell without a bound gets. (The engine before the fixed
+  scale also handed each step's quantized features on to the next step; `python -m
+  bench.tree_ab --base <commit> --base-backend int8 --backends int8` compares it end to end.)
 - `openvino_bf16` — the MatMul-form step (`bench.peers.openvino_matmul_gru`) on OpenVINO's CPU
   plugin at its default precision (bfloat16 on AMX).
 - `openvino_fp32` — the same forced to float32.
@@ -41,35 +43,21 @@ from engine.weights import REPO_WEIGHTS, load_model_folder
 NEEDS = {"ort_int8_rows": ("onnxruntime",), "ort_int8_static": ("onnxruntime",),
          "openvino_bf16": ("openvino",), "openvino_fp32": ("openvino",),
          "openvino_int8_static": ("openvino",)}
-STATE_SCALE = 1 / 127  # |h| <= 1 for a GRU state
 
 
-def ort_static_step(folder):
-    """(ids, states) -> (logits, states) through one ONNX graph with the fixed state scale."""
-    from engine.int8_onnx import FLOAT, INT64, SHIFT, THREADS, Int8Products, OnnxOps, session
+def ort_step(folder, per_row: bool):
+    """The engine's int8 step (`engine.int8_onnx.Int8Program`): its cell's fixed state scale, or
+    with `per_row` each state row on its own scale, as a cell without a `feature_bound` gets."""
+    import copy
+
+    from engine.int8_onnx import Int8Program
     from engine.kernel import CellKernel
-    from engine.onnx_graph import GraphBuilder
 
-    class FixedScale(Int8Products):
-        def _quantize(self, x):
-            g = self.graph
-            scale = g.constant(np.float32(STATE_SCALE), "state_scale")
-            return (g.op("QuantizeLinear", x, scale, g.constant(np.uint8(SHIFT), "shift")),
-                    g.constant(np.full((1, 1), STATE_SCALE, np.float32), "state_scale"))
-
-    kernel, g = CellKernel(folder, "numpy"), GraphBuilder()
-    cell = kernel.cell
-    ops = OnnxOps(g, {id(cell.recurrent_weights): FixedScale(g, cell.recurrent_weights)})
-    states, features = cell.step(ops, "ids", "states")
-    logits = g.op("Add", FixedScale(g, kernel.dense_w)(features), g.constant(kernel.dense_b))
-    model = g.model([("ids", INT64, [None]), ("states", FLOAT, [None, cell.state_size])],
-                    [("logits", logits), ("next_states", states)])
-    run = session(model, THREADS).run
-
-    def step(ids, states):
-        return tuple(run(None, {"ids": np.asarray(ids, np.int64),
-                                "states": np.ascontiguousarray(states, np.float32)}))
-    return step
+    kernel = CellKernel(folder, "numpy")
+    cell = copy.copy(kernel.cell)
+    if per_row:
+        cell.feature_bound = None
+    return Int8Program(cell, kernel.dense_w, kernel.dense_b).step
 
 
 def openvino_fake_quantize(x, low, high, levels):
@@ -108,12 +96,8 @@ def openvino_step(folder, precision: str, int8: bool = False):
 
 
 def make(name: str, folder):
-    from engine.kernel import CellKernel
-
-    if name == "ort_int8_rows":
-        return CellKernel(folder, "int8").step
-    if name == "ort_int8_static":
-        return ort_static_step(folder)
+    if name in ("ort_int8_rows", "ort_int8_static"):
+        return ort_step(folder, per_row=name == "ort_int8_rows")
     if name == "openvino_bf16":
         return openvino_step(folder, "")
     if name == "openvino_fp32":

@@ -24,6 +24,9 @@ class Cell:
     keras_layer: str | None = None  # the keras.layers class that learns it; None: a custom MLP
     recurrent = True
     state_size: int
+    # the largest |x| of any row of `features` (what the products multiply), known from the
+    # formula: the int8 arithmetic quantizes on that one scale; None: not bounded
+    feature_bound: float | None = None
 
     @classmethod
     def shapes(cls, spec) -> dict[str, tuple[int, ...]]:
@@ -52,6 +55,9 @@ class RecurrentCell(Cell):
     gate's nonlinearity; `recurrent_weights` are h's, a product cut into `gates` column blocks."""
 
     gates = 1
+    # h is a tanh (srnn), a sigmoid times a tanh (lstm), or a convex mix of tanh values and the
+    # zero start (gru): |h| <= 1 (tests/test_kernel_contract.py watches it on the shipped models)
+    feature_bound = 1.0
 
     @classmethod
     def bias_shape(cls, spec) -> tuple[int, ...]:

@@ -2,11 +2,14 @@
 whole step and its readout as one ONNX Runtime graph, one call per character, on every core.
 
 The recurrent weights and the output layer's are quantized once, per output column (symmetric
-int8, scale = the column's largest |w| / 127); each input row is quantized on its own
-(symmetric, scale = the row's largest |h| / 127), so a row's numbers never depend on the other
-rows of its batch. The products of the integers are exact (int32 sums through `MatMulInteger`,
-MLAS kernels: whatever the CPU has), so a seeded generation is reproducible whatever shares its
-batch; tests/test_quantized.py bounds the cost in bits per character on the shipped models.
+int8, scale = the column's largest |w| / 127). What they multiply, a cell's features (its h), is
+bounded by the cell's `feature_bound` (|h| <= 1 for the GRU, the LSTM and the SimpleRNN:
+`engine.cells` says why), so it is quantized on that one fixed scale, bound / 127, by one
+QuantizeLinear node; a cell without a bound would have each row quantized on its own scale, its
+largest |h| / 127. Either way a row's numbers never depend on the other rows of its batch. The
+products of the integers are exact (int32 sums through `MatMulInteger`, MLAS kernels: whatever
+the CPU has), so a seeded generation is reproducible whatever shares its batch;
+tests/test_quantized.py bounds the cost in bits per character on the shipped models.
 
 The graph is the cell's own `step` (`engine.cells`) written through `OnnxOps`. Why ONNX Runtime
 rather than TensorFlow or NumPy, and why uint8 rows against int8 weights: `python -m
@@ -42,27 +45,31 @@ def unavailable_reason() -> str | None:
 
 
 class Int8Products:
-    """Adds int8 products `x @ w[:, start:stop]` to a graph: each row of x quantized on its own
-    (once, however many column blocks use it), an exact integer product, the result scaled back
-    to float32. Blocks rather than one product cut afterwards: ONNX Runtime's Split copies (ONNX Runtime's
-    profile of the step, `bench.int8_matmul`, shows the difference)."""
+    """Adds int8 products `x @ w[:, start:stop]` to a graph: x quantized (once, however many
+    column blocks use it), an exact integer product, the result scaled back to float32. Blocks
+    rather than one product cut afterwards: ONNX Runtime's Split copies (ONNX Runtime's profile
+    of the step, `bench.int8_matmul`, shows the difference)."""
 
-    def __init__(self, graph, w: np.ndarray, given: tuple[str, str] | None = None):
-        """`given`: graph inputs (uint8 rows, row scales) that already hold the quantized x,
-        whatever x the products are asked about (the step's state features, quantized by the
-        step before)."""
+    def __init__(self, graph, w: np.ndarray, bound: float | None = None):
+        """`bound`: the largest |x| any row can have: x on the fixed scale bound / 127 (a value
+        past it saturates to ±127); None: each row of x on its own scale."""
         self.graph = graph
         self.weights, self.scales = quantize_columns(np.asarray(w, np.float32))
-        self.given = given
-        self._quantized: dict[str, tuple[str, str]] = {}
+        self.bound = bound
+        self._quantized: dict[str, tuple[str, str | None]] = {}
 
-    def quantized(self, x: str) -> tuple[str, str]:
-        """(uint8 rows, row scales) of x: given, or nodes that quantize it (once)."""
-        if self.given is not None:
-            return self.given
+    def quantized(self, x: str) -> tuple[str, str | None]:
+        """(uint8 rows of x, their row scales, or None on the fixed scale), quantized once."""
         if x not in self._quantized:
-            self._quantized[x] = self._quantize(x)
+            self._quantized[x] = self._quantize(x) if self.bound is None else (
+                self._quantize_fixed(x), None)
         return self._quantized[x]
+
+    def _quantize_fixed(self, x: str) -> str:
+        g = self.graph
+        # q = round(x / scale) + SHIFT, saturated to uint8: ±bound is ±127 around the zero point
+        return g.op("QuantizeLinear", x, g.constant(np.float32(self.bound / 127), "state_scale"),
+                    g.constant(np.uint8(SHIFT), "shift"))
 
     def _quantize(self, x: str) -> tuple[str, str]:
         g = self.graph
@@ -82,7 +89,12 @@ class Int8Products:
         product = g.op("MatMulInteger", quantized,
                        g.constant(np.ascontiguousarray(self.weights[:, columns]), "weights"),
                        g.constant(np.uint8(SHIFT), "zero_point"))
-        outer_scale = g.op("Mul", row_scale, g.constant(self.scales[None, columns], "scales"))
+        column_scales = self.scales[None, columns]
+        if row_scale is None:  # the fixed scale, folded into the columns' once
+            outer_scale = g.constant((column_scales * np.float32(self.bound / 127)).astype(
+                np.float32), "scales")
+        else:
+            outer_scale = g.op("Mul", row_scale, g.constant(column_scales, "scales"))
         return g.op("Mul", g.op("Cast", product, to=FLOAT), outer_scale)
 
 
@@ -105,11 +117,12 @@ def session(model, threads: int, profile_prefix: str | None = None):
 
 
 class Int8Product:
-    """x @ w (+ bias) with int8 weights and row-quantized int8 inputs, int32 sums."""
+    """x @ w (+ bias) with int8 weights and int8 inputs (on the fixed scale `bound` / 127, or
+    each row on its own: `Int8Products`), int32 sums."""
 
-    def __init__(self, w: np.ndarray, bias: np.ndarray | None = None):
+    def __init__(self, w: np.ndarray, bias: np.ndarray | None = None, bound: float | None = None):
         g = GraphBuilder()
-        y = Int8Products(g, w)("x")
+        y = Int8Products(g, w, bound)("x")
         if bias is not None:
             y = g.op("Add", y, g.constant(np.asarray(bias, np.float32), "bias"))
         self.session = session(g.model([("x", FLOAT, [None, len(w)])], [("y", y)]), THREADS)
@@ -122,9 +135,10 @@ class OnnxOps:
     """The operations of `engine.ops` as nodes of one ONNX graph; products in int8. Gate by gate,
     so that nothing is cut apart afterwards (ONNX Runtime's Split copies)."""
 
-    def __init__(self, graph: GraphBuilder, products: dict[int, Int8Products] | None = None):
-        self.graph = graph
-        self._products = dict(products or {})  # by id() of the weights: quantized once
+    def __init__(self, graph: GraphBuilder, bound: float | None = None):
+        """`bound`: the cell's `feature_bound`, what every product's x is quantized by."""
+        self.graph, self.bound = graph, bound
+        self._products: dict[int, Int8Products] = {}  # by id() of the weights: quantized once
 
     def _value(self, x):
         return self.graph.constant(np.asarray(x, np.float32), "value") if isinstance(
@@ -138,7 +152,7 @@ class OnnxOps:
 
     def products(self, x, w, parts):
         if id(w) not in self._products:
-            self._products[id(w)] = Int8Products(self.graph, w)
+            self._products[id(w)] = Int8Products(self.graph, w, self.bound)
         product, width = self._products[id(w)], w.shape[1] // parts
         return [product(x, k * width, (k + 1) * width) for k in range(parts)]
 
@@ -170,44 +184,25 @@ class Int8Program:
     `step` is the cell's whole step and the readout of the new states in one call, one graph;
     `readout` alone is the same int8 readout, so logits are the same numbers whichever way they
     were asked for.
-
-    The readout quantizes the new state's features, and the next step's recurrent product
-    would quantize the very same vectors again: so each step also returns them quantized, and
-    when the next step is given back the very states array it returned (read-only by the
-    kernel's returned-states rule, so its values cannot have changed), a second graph takes them
-    as they are. Both graphs quantize with the same nodes, so the numbers are the same either
-    way; a batch that changed (rows joined, left, or rolled back) is a new array and takes the
-    first graph.
     """
 
     label = "int8 (ONNX Runtime)"
     steps_per_call = 1
 
     def __init__(self, cell, dense_w: np.ndarray, dense_b: np.ndarray):
-        self.fresh = session(self.step_graph(cell, dense_w, dense_b, carried=False), THREADS)
-        self.carried = session(self.step_graph(cell, dense_w, dense_b, carried=True), THREADS)
+        self.session = session(self.step_graph(cell, dense_w, dense_b), THREADS)
         self.features = cell.features
-        self.dense = Int8Product(dense_w, dense_b)
-        # (the states array the last step returned, its features quantized, their row scales)
-        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.dense = Int8Product(dense_w, dense_b, cell.feature_bound)
 
     @staticmethod
-    def step_graph(cell, dense_w, dense_b, carried: bool):
-        """The step as an ONNX model; `carried`: it takes the features already quantized."""
+    def step_graph(cell, dense_w, dense_b):
+        """The step and the readout of its new states as an ONNX model."""
         g = GraphBuilder()
-        inputs = [("ids", INT64, [None]), ("states", FLOAT, [None, cell.state_size])]
-        given = None
-        if carried:
-            inputs += [("features_q", UINT8, [None, cell.units]), ("features_scale", FLOAT, [None, 1])]
-            given = ("features_q", "features_scale")
-        ops = OnnxOps(g, {id(cell.recurrent_weights): Int8Products(g, cell.recurrent_weights, given)})
-        states, features = cell.step(ops, "ids", "states")
-        readout = Int8Products(g, dense_w)
+        states, features = cell.step(OnnxOps(g, cell.feature_bound), "ids", "states")
+        readout = Int8Products(g, dense_w, cell.feature_bound)
         logits = g.op("Add", readout(features), g.constant(dense_b, "dense_b"))
-        quantized, scale = readout.quantized(features)
-        return g.model(inputs, [("logits", logits), ("next_states", states),
-                                ("next_features_q", quantized, UINT8),
-                                ("next_features_scale", scale)])
+        return g.model([("ids", INT64, [None]), ("states", FLOAT, [None, cell.state_size])],
+                       [("logits", logits), ("next_states", states)])
 
     def readout(self, states: np.ndarray) -> np.ndarray:
         from engine.numpy_ops import NUMPY
@@ -215,14 +210,5 @@ class Int8Program:
         return self.dense(self.features(NUMPY, states))
 
     def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        last = self._last
-        feeds = {"ids": np.asarray(ids, np.int64)}
-        if last is not None and last[0] is states:
-            feeds.update(states=states, features_q=last[1], features_scale=last[2])
-            outputs = self.carried.run(None, feeds)
-        else:
-            feeds["states"] = np.ascontiguousarray(states, np.float32)
-            outputs = self.fresh.run(None, feeds)
-        logits, next_states, quantized, scale = outputs
-        self._last = (next_states, quantized, scale)
-        return logits, next_states
+        return tuple(self.session.run(None, {"ids": np.asarray(ids, np.int64),
+                                             "states": np.ascontiguousarray(states, np.float32)}))

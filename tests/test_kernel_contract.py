@@ -138,3 +138,26 @@ async def test_a_seeded_generation_is_the_same_alone_and_in_a_batch(case):
     assert any({id(t) for t in tickets} <= rows for rows in batches)  # they stepped together
     assert results[0].generated == alone.generated
     np.testing.assert_array_equal(results[0].state, alone.state)
+
+
+@pytest.mark.parametrize("name", ["gru", "lstm", "srnn"])
+def test_the_shipped_models_features_stay_within_their_cells_bound(name):
+    """The int8 arithmetic quantizes a cell's features on the fixed scale of `feature_bound`:
+    the shipped models' features, on a validation text and on a batch of random characters,
+    never pass it."""
+    from engine.kernel import CellKernel
+    from engine.numpy_ops import NUMPY
+    from engine.weights import REPO_WEIGHTS, load_model_folder
+    from training.corpus import load_corpus, train_validation_split
+
+    kernel = CellKernel(load_model_folder(REPO_WEIGHTS / name), "numpy")
+    bound, largest = kernel.cell.feature_bound, 0.0
+    text = train_validation_split(load_corpus()).validation[0].text[:600]
+    walks = [(kernel.vocab.encode(text)[0][:, None], kernel.start_states(1)),
+             (np.random.default_rng(5).integers(0, kernel.vocab_size, (300, 32)),
+              kernel.start_states(32))]
+    for ids, states in walks:
+        for column in ids:
+            states = kernel.step(column, states)[1]
+            largest = max(largest, float(np.abs(kernel.cell.features(NUMPY, states)).max()))
+    assert 0.5 < largest <= bound  # (and not vacuously: the features do use the range)

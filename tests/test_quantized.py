@@ -1,5 +1,6 @@
 """The int8 path (`VERBO_BACKEND=int8`): ONNX Runtime's product is the exact integer product of
-the quantized numbers, a row's numbers never depend on its batch, the shipped models lose less
+the quantized numbers (each row on its own scale, or all on a cell's fixed one), a row's numbers
+never depend on its batch, the shipped models lose less
 than 0.005 bits per character to it, and seeded generations are reproducible in any batch."""
 import asyncio
 import math
@@ -69,18 +70,25 @@ def test_the_int8_step_follows_the_float32_step(tiny_models, cell):
         states = expected
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_a_step_from_the_carried_quantization_equals_a_step_that_quantizes_afresh(tiny_models, cell):
-    kernel = CellKernel(load_model_folder(tiny_models[cell]), "int8")
-    ids = np.arange(5) % len(kernel.vocab)
-    logits, states = kernel.step(ids, kernel.start_states(5))
-    assert not states.flags.writeable  # what makes handing its quantization on safe
-    # the batch keeps a step's logits instead of reading them out: they must be the same numbers
-    np.testing.assert_array_equal(kernel.readout(states), logits)
-    carried = kernel.step(ids, states)  # the very array: its features are already quantized
-    fresh = kernel.step(ids, states.copy())  # a new array: quantized again
-    for a, b in zip(carried, fresh):
-        np.testing.assert_array_equal(a, b)
+def exact_fixed_scale_product(x: np.ndarray, w: np.ndarray, bound: float) -> np.ndarray:
+    """The int8 product with x on the one scale bound / 127, in NumPy integers."""
+    weights, column_scales = quantize_columns(w)
+    scale = np.float32(bound / 127)
+    q = np.clip(np.rint(x / scale), -128, 127).astype(np.int64)
+    return (q @ weights.astype(np.int64)).astype(np.float32) * (column_scales[None, :] * scale)
+
+
+def test_on_the_fixed_scale_the_product_is_the_exact_integer_product():
+    np.testing.assert_allclose(Int8Product(W, bound=1.0)(X), exact_fixed_scale_product(X, W, 1.0),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_on_the_fixed_scale_a_value_past_the_bound_saturates():
+    """|x| a rounding past the bound costs nothing, far past it is cut to ±bound."""
+    product = Int8Product(W, bound=1.0)
+    edge = np.sign(X)
+    np.testing.assert_array_equal(product(edge * np.float32(1.000001)), product(edge))
+    np.testing.assert_allclose(product(edge * 5), product(edge), rtol=0.02, atol=0.02)
 
 
 def test_the_3_gram_has_no_recurrent_product_and_stays_float32(tiny_models):
