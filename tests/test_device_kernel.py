@@ -69,8 +69,10 @@ async def test_several_steps_per_device_call_sample_what_single_steps_do(weights
                 kernel.steps_per_call = 4  # what a GPU gets (8), here on the CPU
                 loaded.scheduler.resident = resident
                 device_steps, device_fetch = kernel.steps, kernel.resident.fetch
-                kernel.steps = lambda *a: calls.append(a[2].shape[1]) or device_steps(*a)
-                kernel.resident.fetch = lambda h: fetches.append(len(h)) or device_fetch(h)
+                kernel.steps = lambda *a, calls=calls, run=device_steps: (
+                    calls.append(a[2].shape[1]) or run(*a))
+                kernel.resident.fetch = lambda h, fetches=fetches, run=device_fetch: (
+                    fetches.append(len(h)) or run(h))
             for name, temperature in (("greedy", 0.0), ("warm", 0.9), ("hot", 1.5)):
                 await engine.update(name, model=cell, seed=5, length=37, temperature=temperature)
             texts[backend] = [await engine.generate(name, "Dios") for name in
