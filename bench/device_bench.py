@@ -83,6 +83,8 @@ def real(args) -> None:
 
     int8 = None if unavailable_reason("int8") else load_kernel(REPO_WEIGHTS / args.model, "int8")
     for channels in args.channels:
+        for resident in (True, False):  # compilations a GPU makes at load, a CPU on first use
+            asyncio.run(serve(kernel, channels, 20, resident))
         ways = [asyncio.run(serve(kernel, channels, args.length, resident))
                 for resident in (True, False)]
         peer = onestep.chars_per_second(channels, steps=args.length)
