@@ -4,7 +4,10 @@
 # its compilations take, the kernel against NumPy (tests: one step, padded batches, k characters
 # per call sampling what single steps do), validation bits per character of both (equal within
 # 1e-3), and the throughput table of float32 NumPy, int8 and the device kernel beside the
-# tutorial's OneStep (tf.function, or jax.jit under JAX), all in one run.
+# tutorial's OneStep (tf.function, or jax.jit under JAX), all in one run; then the inference
+# queue on the device (`verbo bench device`: host round trips per character, states on the
+# device against 8 characters a call, the peer ratio and the CPU's int8 path) and the model's
+# load in two fresh processes, one after the other: the second reads JAX's compilation cache.
 #   pip install -e '.[gpu,test]'  (or Keras + JAX with CUDA) ; bash bench/gpu_check.sh
 # Each part runs even if one before it failed; the exit status says whether all passed.
 set -uo pipefail
@@ -54,4 +57,23 @@ part "tests" "$PY" -m pytest -q -p no:cacheprovider tests/test_device_kernel.py 
     tests/test_kernel_contract.py
 
 part "bench" "$PY" -m bench.tree_ab --backends numpy int8 device --rounds 1 --channels 1 64 256
+
+part "device queue" "$PY" -m bench.device_bench --channels 1 64 256
+
+# a fresh cache folder (unless one is given), so the first load compiles and the second reads
+export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$(mktemp -d)}
+for start in first second; do
+    part "model load, $start start" "$PY" - "$start" <<'PYTHON'
+import sys
+import time
+
+started = time.perf_counter()
+from engine.loading import load_kernel
+from engine.weights import REPO_WEIGHTS
+
+kernel = load_kernel(REPO_WEIGHTS / "gru", "device")
+print(f"{sys.argv[1]} start: {kernel.label} loaded, warm-up included, in "
+      f"{time.perf_counter() - started:.1f} s (imports included)")
+PYTHON
+done
 exit $failed

@@ -10,10 +10,13 @@ function's lock held. The scheduler makes all calls from its single worker threa
 On a GPU the program also runs `steps_per_call` characters per call (`steps`): a loop on the
 device (`keras.ops.fori_loop`) that reads out, samples (`engine.sampling.choose`, the engine's
 own sampler) and steps the whole batch K times, states in and out, so the host waits for the
-device once per K characters instead of once per character. The random numbers come from the
-host (`engine.sampling.uniforms`), so a seeded request samples the same text on either path; the
-sampling runs in float64 under TensorFlow as NumPy's does (JAX has float64 only in its x64 mode:
-there float32, where a draw within a float32 rounding of a boundary may pick the neighbour).
+device once per K characters instead of once per character. The inference queue's plain
+generations go further (`resident_function`, `engine.device_states`, `engine.device_batch`): the
+states stay on the device between calls and only the new characters come back. The random
+numbers come from the host (`engine.sampling.uniforms`), so a seeded request samples the same
+text on either path; the sampling runs in float64 under TensorFlow as NumPy's does (JAX has
+float64 only in its x64 mode: there float32, where a draw within a float32 rounding of a
+boundary may pick the neighbour).
 
 Matrix products run in full float32 (no TensorFloat-32, which both frameworks use on recent
 GPUs by default): the device must sample what NumPy samples. JAX compiles once per input shape,
@@ -171,6 +174,32 @@ def compiled_functions(cell, dense_w, dense_b, real: str):
     return step, readout, steps
 
 
+def resident_function(cell, dense_w, dense_b, real: str):
+    """The resident loop (`engine.device_states`), not yet compiled: `count` steps of every
+    slot, which feeds its forced ids first, then samples, and keeps its state after `limits`."""
+    from engine.sampling import choose
+
+    ops = keras_ops()
+    o = KerasOps(ops)
+
+    def run(states, temperatures, forced, n_forced, limits, draws, count):
+        columns = ops.expand_dims(ops.arange(ops.shape(draws)[1], dtype="int32"), 0)
+
+        def body(k, carry):
+            states, ids = carry
+            logits = ops.cast(ops.matmul(cell.features(o, states), dense_w) + dense_b, real)
+            drawn = choose(ops, logits, temperatures, ops.take(draws, k, axis=1))
+            chosen = ops.where(k < n_forced, ops.take(forced, k, axis=1), drawn)
+            stepped = cell.step(o, chosen, states)[0]
+            states = ops.where(ops.expand_dims(k < limits, 1), stepped, states)
+            return states, ops.where(columns == k, chosen[:, None], ids)
+
+        ids = ops.zeros_like(forced, dtype="int32")
+        return ops.fori_loop(0, count, body, (states, ids))
+
+    return run
+
+
 def keras_ops():
     import keras
 
@@ -201,10 +230,18 @@ class DeviceProgram:
         self._readout = compiled(self.framework, readout, [states_spec])
         self._steps = compiled(self.framework, steps, [states_spec, ([None], self.real),
                                                        ([None, None], self.real), ([], "int32")])
+        from engine.device_states import DeviceStates
+
+        run = compiled(self.framework, resident_function(cell, dense_w, dense_b, self.real),
+                       [states_spec, ([None], self.real), ([None, None], "int32"),
+                        ([None], "int32"), ([None], "int32"), ([None, None], self.real),
+                        ([], "int32")])
+        self.resident = DeviceStates(self.framework, self.real, cell.state_size, run)
         if self.device == "GPU":
             if self.framework == "jax":
                 keep_jax_compilations()
             self.warm_up(WARM_ROWS)
+            self.resident.warm_up(WARM_ROWS)
 
     def warm_up(self, rows: int) -> None:
         """Compile every function for each padded batch size up to `rows` now, rather than in

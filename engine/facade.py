@@ -287,9 +287,9 @@ class Engine:
 
     def generate_stream(self, channel: str, text: str | None = None, length: int | None = None,
                         again: bool = False, expect_mark: str | None = None,
-                   stop: str | None = None) -> Generation:
+                        stop: str | None = None) -> Generation:
         """Async iterator of text chunks: `generation` (the name front-ends used first)."""
-        return self.generation(channel, text, length, again, expect_mark)
+        return self.generation(channel, text, length, again, expect_mark, stop)
 
     async def _generate(self, generation: Generation, channel: str, text: str | None,
                         length: int | None, again: bool, expect_mark: str | None,
@@ -346,9 +346,9 @@ class Engine:
 
     async def generate(self, channel: str, text: str | None = None,
                        length: int | None = None, **options) -> str:
-        """The whole generated text at once (see `generate_stream` for the options)."""
+        """The whole generated text at once (see `generation` for the options)."""
         return "".join([chunk async for chunk in
-                        self.generate_stream(channel, text, length, **options)])
+                        self.generation(channel, text, length, **options)])
 
     @staticmethod
     def _stops(model: LoadedModel, stop: str, length: int) -> dict:

@@ -73,6 +73,11 @@ class CellKernel:
     def metrics(self) -> dict:
         return self.model.metrics
 
+    @property
+    def resident(self):
+        """The program's states kept on its device (`engine.device_batch.Resident`), or None."""
+        return getattr(self.program, "resident", None)
+
     def zero_states(self, batch: int) -> np.ndarray:
         return self.cell.zero_states(batch)
 

@@ -10,6 +10,18 @@ The hand-over carries each row's new characters since the last one as one list (
 per row per step), and it spaces out as the batch grows (POST_PER_ROW), so that the event loop's
 work per second stays about the same at 256 rows as at 16, while every stream still gets at least
 10 pieces a second (POST_INTERVAL_MAX).
+
+A kernel that keeps states on its device (`kernel.resident`, with `steps_per_call` > 1: the
+device arithmetic on a GPU) serves its plain generations in an `engine.device_batch`
+`ResidentBatch` instead, with the asynchronous hand-over: the next device call is queued before
+the worker waits for the previous one's characters and hands them over, so the device goes on
+while Python works. Its characters per call adapt: as many as fit in CALL_SECONDS of device time
+(at most the device's `max_steps`), from the time the calls before took, so that a request that
+arrives waits at most two calls (the one running and the one queued) before it joins, and every
+stream gets a piece every call; fewer when a request waits for a row of a full batch (the call
+then ends where the first row ends). The worker counts its host round trips (`round_trips`,
+each a wait for the device) beside its steps (`steps`), and reads `kernel.clock` where the
+kernel has one (the simulated device's virtual clock) instead of the wall clock.
 """
 from __future__ import annotations
 
@@ -23,12 +35,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.batch import Batch, BatchRow, Job
+from engine.device_batch import Call, ResidentBatch
 from engine.errors import BusyError, ClosedError, StateMismatchError, WorkerError
 from engine.sampling import key_of
 
 POST_INTERVAL = 0.005  # seconds between hand-overs of streamed characters to the event loop …
 POST_PER_ROW = 0.0002  # … or this much per row in the batch, if longer …
 POST_INTERVAL_MAX = 0.1  # … but never longer than this
+# device time of one resident call: a new request waits at most two calls (the running one and
+# the queued one) before it joins, within 50 ms; a stream gets a piece every call
+CALL_SECONDS = 0.02
+FIRST_CALL_STEPS = 8  # before the device's speed is known
 _END = object()
 
 
@@ -46,9 +63,9 @@ class JobResult:
 class Ticket:
     """The caller's handle on a submitted job: stream of sampled ids, final result, cancel."""
 
-    def __init__(self, job: Job, loop: asyncio.AbstractEventLoop):
+    def __init__(self, job: Job, loop: asyncio.AbstractEventLoop, submitted: float):
         self.job = job
-        self.submitted = time.perf_counter()
+        self.submitted = submitted
         self.cancel_requested = False
         self._chunks: asyncio.Queue = asyncio.Queue()
         self._result: asyncio.Future = loop.create_future()
@@ -105,20 +122,29 @@ class Event:
 class Scheduler:
     """One model, one worker thread, a bounded waiting line."""
 
-    def __init__(self, kernel, max_batch: int = 256, max_waiting: int = 1024):
+    def __init__(self, kernel, max_batch: int = 256, max_waiting: int = 1024,
+                 resident: bool = True):
+        """`resident=False`: the host path for every request, even on a device that keeps
+        states (the former behaviour, for comparisons)."""
         self.kernel = kernel
+        self.resident = resident
+        self.clock = getattr(kernel, "clock", None) or time.perf_counter
         self.max_batch = max_batch
         self.max_waiting = max_waiting
         # tests hold or pace the worker, or inject faults, here: called with the batch before
         # every step
         self.step_hook = None
+        self.post_hook = None  # tests read the hand-overs here: called with (clock, events)
         self._waiting: collections.deque[Ticket] = collections.deque()
         self._condition = threading.Condition()
         self._running = False
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._seeds = itertools.count(int(time.time_ns() % 2**31))
-        self.steps = 0
+        self.steps = 0  # the batch's steps: characters each row went on by
+        self.round_trips = 0  # the host's waits for the kernel
+        self.step_seconds: float | None = None  # a resident call's device time per step
+        self._collected = 0.0  # when the last resident call was collected
         self.active_count = 0
         self._outbox: list[Event] = []  # events not yet handed to the event loop
         self._last_post = 0.0
@@ -147,7 +173,7 @@ class Scheduler:
     def submit(self, job: Job) -> Ticket:
         if not self._running:
             raise ClosedError("el motor se está cerrando")
-        ticket = Ticket(job, self._loop)
+        ticket = Ticket(job, self._loop, self.clock())
         with self._condition:
             if len(self._waiting) >= self.max_waiting:
                 raise BusyError("el motor está ocupado: hay demasiadas peticiones en cola; "
@@ -165,7 +191,7 @@ class Scheduler:
         whole batch) while text still streams 10 to 200 times a second.
         """
         self._outbox += events
-        now = time.perf_counter()
+        now = self.clock()
         rows = len(batch) if batch is not None else 0
         interval = min(POST_INTERVAL_MAX, max(POST_INTERVAL, rows * POST_PER_ROW))
         if not (flush or now - self._last_post >= interval):
@@ -173,6 +199,8 @@ class Scheduler:
         if batch is not None:
             self._outbox += [event for row in batch.rows if (event := new_ids(row))]
         if self._outbox:
+            if self.post_hook is not None:
+                self.post_hook(now, self._outbox)
             self._loop.call_soon_threadsafe(_dispatch, self._outbox)
             self._outbox = []
         self._last_post = now
@@ -180,16 +208,33 @@ class Scheduler:
     def _finish(self, row: BatchRow, state: np.ndarray, cancelled: bool) -> list[Event]:
         """Its last characters not yet handed over, then its end."""
         ticket = row.tag
-        logits = self.kernel.readout(state[None])[0] if row.job.final_logits else None
+        logits = None
+        if row.job.final_logits:
+            logits = self.kernel.readout(state[None])[0]
+            self.round_trips += 1
         last = new_ids(row)
         return [last] * bool(last) + [Event(ticket, result=JobResult(
             state=state, generated=row.generated, logprobs=row.logprobs, cancelled=cancelled,
             logits=logits, queued_seconds=row.started - ticket.submitted,
-            seconds=time.perf_counter() - row.started))]
+            seconds=self.clock() - row.started))]
 
-    def _admit(self, batch: Batch) -> None:
-        new, refused = [], []
-        while self._waiting and len(batch) + len(new) < self.max_batch:
+    def _resident_ready(self) -> bool:
+        """Whether plain generations go to the device-resident batch (decided per admission:
+        a kernel's steps per call may change after the worker started, as tests do)."""
+        return (self.resident and self.kernel.steps_per_call > 1
+                and getattr(self.kernel, "resident", None) is not None)
+
+    @staticmethod
+    def _plain(job: Job) -> bool:
+        """A generation the device-resident batch serves: its plan is fixed when it joins."""
+        return not (job.record or job.stops or job.top_k > 0 or job.top_p < 1.0)
+
+    def _admit(self, batch: Batch, resident: ResidentBatch | None = None) -> ResidentBatch | None:
+        """Waiting requests join, as far as rows are free: plain generations the resident
+        batch (made here on first use), the rest the host batch. Returns the resident batch."""
+        new, refused, plain = [], [], []
+        held = len(batch) + (len(resident) if resident is not None else 0)
+        while self._waiting and held + len(new) + len(plain) < self.max_batch:
             ticket = self._waiting.popleft()
             job = ticket.job
             if np.shape(job.state) != (self.kernel.state_size,):
@@ -197,34 +242,96 @@ class Scheduler:
                     "el estado guardado del canal no corresponde a este modelo")))
                 continue
             seed = job.seed if job.seed is not None else next(self._seeds)
-            new.append(BatchRow(job, tag=ticket, key=int(key_of(seed)), started=time.perf_counter()))
+            row = BatchRow(job, tag=ticket, key=int(key_of(seed)), started=self.clock())
+            (plain if self._plain(job) and self._resident_ready() else new).append(row)
         if refused:
             self._post(refused, flush=True)
         if new:
             batch.add(new)
+        if plain:
+            resident = resident if resident is not None else ResidentBatch(self.kernel)
+            resident.join(plain)
+        return resident
 
     def _work(self) -> None:
         batch = Batch(self.kernel)
+        resident: ResidentBatch | None = None
+        in_flight: Call | None = None  # the resident call queued and not yet collected
         while True:
             with self._condition:
-                while self._running and not batch and not self._waiting:
+                while (self._running and not batch and not self._waiting and in_flight is None
+                       and not resident):
                     self._condition.wait()
                 if not self._running:
                     break
-                self._admit(batch)
+                resident = self._admit(batch, resident)
             try:
-                self._step(batch)
+                if resident or in_flight is not None:
+                    in_flight = self._resident_round(resident, in_flight, len(batch))
+                if batch:
+                    self._step(batch)
             except Exception as error:  # a worker fault fails the requests in flight, not the worker
                 failure = WorkerError(f"fallo interno del motor ({type(error).__name__}); "
                                       "inténtalo de nuevo")
-                self._post([Event(r.tag, error=failure) for r in batch.rows], flush=True)
-                batch = Batch(self.kernel)
-            self.active_count = len(batch)
+                self._post([Event(t, error=failure) for t in self._tickets(
+                    batch, resident, in_flight)], flush=True)
+                batch, resident, in_flight = Batch(self.kernel), None, None
+            self.active_count = len(batch) + (len(resident) if resident is not None else 0)
         closed = ClosedError("el motor se está cerrando")
         with self._condition:
-            pending = [r.tag for r in batch.rows] + list(self._waiting)
+            pending = self._tickets(batch, resident, in_flight) + list(self._waiting)
             self._waiting.clear()
         self._post([Event(t, error=closed) for t in pending], flush=True)
+
+    @staticmethod
+    def _tickets(batch: Batch, resident: ResidentBatch | None, in_flight: Call | None) -> list:
+        rows = batch.rows + (resident.rows if resident is not None else []) + (
+            in_flight.left if in_flight is not None else [])
+        return [row.tag for row in rows]
+
+    def _calls_steps(self, resident: ResidentBatch, host_rows: int) -> int:
+        """Characters for the next resident call (see the module's docstring)."""
+        if self.step_seconds is None:
+            count = FIRST_CALL_STEPS
+        else:
+            count = int(CALL_SECONDS / self.step_seconds)
+        count = max(1, min(count, resident.device.max_steps))
+        if self._waiting and len(resident) + host_rows >= self.max_batch:
+            count = min(count, resident.soonest_end())  # free a row for the one waiting
+        return count
+
+    def _resident_round(self, resident: ResidentBatch, in_flight: Call | None,
+                        host_rows: int) -> Call | None:
+        """Queue the next call, then collect the one before it (the device runs the new one
+        meanwhile) and hand its characters and endings over. Returns the call now in flight."""
+        call = None
+        if resident:
+            for row in resident.rows:
+                if row.tag.cancel_requested:
+                    resident.stop(row)
+            if self.step_hook is not None:
+                self.step_hook(resident)
+            call = resident.dispatch(self._calls_steps(resident, host_rows))
+            call.dispatched = self.clock()
+            self.steps += call.count
+        if in_flight is None:
+            return call
+        events = []
+        for row, state in resident.collect(in_flight):
+            events += self._finish(row, state, id(row) in in_flight.stopped)
+        self.round_trips += 1
+        self._measure(in_flight)
+        self._post(events, flush=bool(in_flight.left), batch=resident)
+        return call
+
+    def _measure(self, call: Call) -> None:
+        """The device time per step of a collected call: from when the device could start it
+        (queued, or the call before collected) to its collection."""
+        now = self.clock()
+        started = max(call.dispatched, self._collected)
+        self._collected = now
+        if now > started:
+            self.step_seconds = (now - started) / call.count
 
     def _step(self, batch: Batch) -> None:
         events = []
@@ -241,6 +348,7 @@ class Scheduler:
         if self.step_hook is not None:
             self.step_hook(batch)
         rows = batch.rows
+        self.round_trips += 1
         if (ahead := batch.steps_ahead()) > 1:  # a device kernel: k characters in one call
             for row, chars in zip(rows, batch.step_many(ahead).tolist()):
                 row.generated += chars

@@ -50,29 +50,37 @@ def test_jax_compiles_once_per_padded_batch_size_whatever_the_step_count(tiny_mo
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("resident", [True, False], ids=["resident", "host-states"])
 async def test_several_steps_per_device_call_sample_what_single_steps_do(weights_root, tmp_path,
-                                                                        cell):
+                                                                        cell, resident):
     """The device loop (k characters per call, as on a GPU) against the NumPy kernel one step at
-    a time: the same seeded texts, greedy and sampled, through the whole engine."""
+    a time: the same seeded texts, greedy and sampled, through the whole engine — with the
+    states kept on the device (the queue's path for plain generations: prompts fed in the loop,
+    only characters fetched) and with them copied in and out of every call (the former path)."""
     from engine import Engine
 
     texts = {}
     for backend in ("numpy", "device"):
-        async with Engine(tmp_path / f"{backend}.sqlite3", weights_root=weights_root,
+        async with Engine(tmp_path / f"{backend}-{resident}.sqlite3", weights_root=weights_root,
                           backend=backend) as engine:
-            kernel = (await engine.load(cell)).kernel
-            calls = []
+            loaded = await engine.load(cell)
+            kernel, calls, fetches = loaded.kernel, [], []
             if backend == "device":
                 kernel.steps_per_call = 4  # what a GPU gets (8), here on the CPU
-                device_steps = kernel.steps
-                kernel.steps = lambda *a, calls=calls, device_steps=device_steps: (
-                    calls.append(a[2].shape[1]) or device_steps(*a))
+                loaded.scheduler.resident = resident
+                device_steps, device_fetch = kernel.steps, kernel.resident.fetch
+                kernel.steps = lambda *a, calls=calls, run=device_steps: (
+                    calls.append(a[2].shape[1]) or run(*a))
+                kernel.resident.fetch = lambda h, fetches=fetches, run=device_fetch: (
+                    fetches.append(len(h)) or run(h))
             for name, temperature in (("greedy", 0.0), ("warm", 0.9), ("hot", 1.5)):
                 await engine.update(name, model=cell, seed=5, length=37, temperature=temperature)
             texts[backend] = [await engine.generate(name, "Dios") for name in
                               ("greedy", "warm", "hot")]
-            if backend == "device":  # 37 characters: 9 calls of 4, one step for the last
-                assert calls == [4] * 27
+            if backend == "device" and resident:  # a few calls each, prompt included
+                assert not calls and 3 <= len(fetches) <= 3 * 6
+            elif backend == "device":  # 37 characters: 9 calls of 4, one step for the last
+                assert calls == [4] * 27 and not fetches
     assert texts["device"] == texts["numpy"]
 
 

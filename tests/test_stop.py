@@ -55,3 +55,17 @@ async def test_parada_in_spanish_and_in_estado(engine):
     assert "parada versículo" in (await layer.handle(ctx, "!estado")).text
     refused = await layer.handle(ctx, "!parada capítulo")
     assert refused.error and (await engine.settings("p")).stop == "verse"
+
+
+@pytest.mark.parametrize("call", ["generate", "generate_stream", "generation"])
+async def test_a_generations_own_stop_overrides_the_channels(tmp_path, call):
+    """A chat turn (or `!modelos`) asks one generation to end at a sentence while the channel's
+    own stop stays "none": every way of asking for a generation must carry it."""
+    async with Engine(tmp_path / "s.db") as engine:
+        await engine.update("c", stop="none", seed=3, temperature=0.8, length=2000)
+        if call == "generate":
+            text = await engine.generate("c", PROMPT, stop="sentence")
+        else:
+            text = "".join([c async for c in getattr(engine, call)("c", PROMPT, stop="sentence")])
+        assert (await engine.settings("c")).stop == "none"
+    assert len(text) < 2000 and re.fullmatch(r"[.!?]", text[-1])

@@ -155,14 +155,17 @@ def add_serving(sub) -> None:
 
 def add_bench(sub) -> None:
     _, positional, _ = parser_for(
-        sub.add_parser, "bench", help="mide la velocidad: engine, models, load o discord_soak",
+        sub.add_parser, "bench",
+        help="mide la velocidad: engine, models, load, device o discord_soak",
         description="Los benchmarks de bench/; lo que sigue a «--» va al benchmark "
                     "(verbo bench engine -- --help).")
     positional.add_argument("which", nargs="?", default="engine",
-                            choices=("engine", "models", "load", "discord_soak", "peers"),
+                            choices=("engine", "models", "load", "device", "discord_soak", "peers"),
                             help="engine: el motor frente al notebook (por defecto); models: el "
-                                 "coste de cada modelo; load: muchos canales a la vez; "
-                                 "discord_soak: el bot contra el Discord falso de las pruebas")
+                                 "coste de cada modelo; load: muchos canales a la vez; device: la "
+                                 "cola de inferencia en un dispositivo (-- --simulated sin GPU); "
+                                 "discord_soak: el bot contra el Discord falso de las pruebas; peers: el "
+                                 "motor frente a PyTorch y OpenVINO (extra peers)")
     positional.add_argument("rest", nargs=argparse.REMAINDER, metavar="-- OPCIONES",
                             help="opciones del benchmark")
 
