@@ -7,7 +7,7 @@ thread or a chat channel), answered as a Discord reply to it; a `ThreadAsker` wr
 that verbo has just opened for someone. An `InteractionAsker` is an interaction
 (a slash command, a context menu, a button): its answer goes through the interaction's response
 and follow-ups, may be private (ephemeral), and is deferred ("verbo está pensando…") while slow.
-Both are built from discord.py's public objects only.
+All four are built from discord.py's public objects only.
 """
 from __future__ import annotations
 
