@@ -18,15 +18,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 
 from engine import (
+    MAX_TEMPERATURE,
     Engine,
     EngineError,
     InputError,
+    parse_integer,
     parse_length,
+    parse_number,
     parse_seed,
     parse_temperature,
     strip_accents,
 )
-from engine.settings import MAX_TEMPERATURE, parse_integer, parse_number
 
 log = logging.getLogger(__name__)
 
