@@ -244,13 +244,15 @@ class Commands:
         return Reply("no hay ninguna generación en curso en este canal")
 
     # -- settings -----------------------------------------------------------------------------
-    async def back_to_default(self, ctx: Context, name: str, label: str) -> Reply:
-        """`!temperatura defecto` …: the channel takes its server's (or verbo's) value again."""
+    async def back_to_default(self, ctx: Context, name: str, label: str,
+                              words: dict | None = None) -> Reply:
+        """`!temperatura defecto` …: the channel takes its server's (or verbo's) value again
+        (`words`: how a value is said, where it is not shown as it is)."""
         settings = await self.engine.forget(ctx.channel, name)
         where = "del servidor" if ctx.group else "por defecto"
         value = getattr(settings, name)
-        return Reply(f"{label}: {value:g}" if isinstance(value, float) else f"{label}: {value}",
-                     note=f"el valor {where}", data={name: value})
+        shown = f"{value:g}" if isinstance(value, float) else (words or {}).get(value, value)
+        return Reply(f"{label}: {shown}", note=f"el valor {where}", data={name: value})
 
     async def temperatura(self, ctx: Context, args: str) -> Reply:
         if not args:
@@ -301,6 +303,8 @@ class Commands:
         if not args:
             stop = (await self.engine.settings(ctx.channel)).stop
             return Reply(f"parada: {STOP_WORDS[stop]} ({STOP_HELP[stop]})", data={"stop": stop})
+        if is_default_word(args):
+            return await self.back_to_default(ctx, "stop", "parada", STOP_WORDS)
         stop = STOP_SETTINGS.get(strip_accents(args.lower()))
         if stop is None:
             return Reply(f"parada desconocida «{args[:40]}»; usa {self.prefix}parada "

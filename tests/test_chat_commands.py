@@ -25,6 +25,17 @@ def test_muestreo_sets_top_k_and_top_p_checks_them_and_estado_shows_them(weights
     assert result.returncode == 1
 
 
+def test_parada_defecto_gives_the_channel_the_default_stop_again(weights_root, tmp_path):
+    result = verbo(["ask", "!parada frase", "!parada defecto", "!estado"], weights_root,
+                   tmp_path)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("parada: frase")
+    assert lines[1].startswith("parada: no") and "el valor por defecto" in result.stdout
+    status = next(line for line in lines if line.startswith("modelo "))
+    assert status.endswith("parada no")  # the default again, no longer marked as the channel's
+    assert result.returncode == 0, result.stderr
+
+
 def test_modelos_continues_with_every_model_the_same_seed_and_temperature(weights_root,
                                                                           tmp_path):
     asked = ["ask", "--json", "!semilla 7", "!temperatura 0.8", "!modelos Y dijo Dios",
