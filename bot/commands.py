@@ -220,8 +220,7 @@ class Commands:
         (None: the channel's stop)."""
         if not ctx.turns:
             return None
-        return None if (await self.engine.status(ctx.channel)).sources["stop"] == "channel" \
-            else "sentence"
+        return None if "stop" in await self.engine.own_settings(ctx.channel) else "sentence"
 
     async def otra(self, ctx: Context, args: str) -> Reply:
         generation = self.engine.generation(ctx.channel, again=True, expect_mark=ctx.expect_mark)
