@@ -4,11 +4,13 @@ temperature), `!charla` (a Discord server's channels only), through the real com
 the real `verbo discord` against the fake Discord."""
 import json
 
-from tests.helpers.discord_chat import fake, launch, says
+import pytest
+
+from tests.helpers.discord_chat import says
 from tests.test_discord_interactions import option, published
 from tests.test_script import verbo
 
-__all__ = ["fake", "launch"]  # fixtures
+pytestmark = pytest.mark.shipped_models  # `launch` serves the shipped models
 
 
 def test_muestreo_sets_top_k_and_top_p_checks_them_and_estado_shows_them(weights_root, tmp_path):
