@@ -18,15 +18,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 
 from engine import (
+    MAX_TEMPERATURE,
     Engine,
     EngineError,
     InputError,
+    parse_integer,
     parse_length,
+    parse_number,
     parse_seed,
     parse_temperature,
     strip_accents,
 )
-from engine.settings import MAX_TEMPERATURE, parse_integer, parse_number
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +220,7 @@ class Commands:
         (None: the channel's stop)."""
         if not ctx.turns:
             return None
-        return None if (await self.engine.status(ctx.channel)).sources["stop"] == "channel" \
-            else "sentence"
+        return None if "stop" in await self.engine.own_settings(ctx.channel) else "sentence"
 
     async def otra(self, ctx: Context, args: str) -> Reply:
         generation = self.engine.generation(ctx.channel, again=True, expect_mark=ctx.expect_mark)
@@ -242,13 +243,15 @@ class Commands:
         return Reply("no hay ninguna generación en curso en este canal")
 
     # -- settings -----------------------------------------------------------------------------
-    async def back_to_default(self, ctx: Context, name: str, label: str) -> Reply:
-        """`!temperatura defecto` …: the channel takes its server's (or verbo's) value again."""
+    async def back_to_default(self, ctx: Context, name: str, label: str,
+                              words: dict | None = None) -> Reply:
+        """`!temperatura defecto` …: the channel takes its server's (or verbo's) value again
+        (`words`: how a value is said, where it is not shown as it is)."""
         settings = await self.engine.forget(ctx.channel, name)
         where = "del servidor" if ctx.group else "por defecto"
         value = getattr(settings, name)
-        return Reply(f"{label}: {value:g}" if isinstance(value, float) else f"{label}: {value}",
-                     note=f"el valor {where}", data={name: value})
+        shown = f"{value:g}" if isinstance(value, float) else (words or {}).get(value, value)
+        return Reply(f"{label}: {shown}", note=f"el valor {where}", data={name: value})
 
     async def temperatura(self, ctx: Context, args: str) -> Reply:
         if not args:
@@ -299,6 +302,8 @@ class Commands:
         if not args:
             stop = (await self.engine.settings(ctx.channel)).stop
             return Reply(f"parada: {STOP_WORDS[stop]} ({STOP_HELP[stop]})", data={"stop": stop})
+        if is_default_word(args):
+            return await self.back_to_default(ctx, "stop", "parada", STOP_WORDS)
         stop = STOP_SETTINGS.get(strip_accents(args.lower()))
         if stop is None:
             return Reply(f"parada desconocida «{args[:40]}»; usa {self.prefix}parada "

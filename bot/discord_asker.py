@@ -7,13 +7,16 @@ thread or a chat channel), answered as a Discord reply to it; a `ThreadAsker` wr
 that verbo has just opened for someone. An `InteractionAsker` is an interaction
 (a slash command, a context menu, a button): its answer goes through the interaction's response
 and follow-ups, may be private (ephemeral), and is deferred ("verbo está pensando…") while slow.
-Both are built from discord.py's public objects only.
+All four are built from discord.py's public objects only.
 """
 from __future__ import annotations
 
 import contextlib
+import logging
 
 import discord
+
+log = logging.getLogger("verbo.discord")
 
 
 class Asker:
@@ -33,8 +36,10 @@ class Asker:
         permissions = getattr(self.author, "guild_permissions", None)  # a Member, in a server
         return bool(permissions and permissions.manage_guild)
 
-    async def send(self, content: str, ephemeral: bool = False, **fields) -> discord.Message:
-        """A new message (`ephemeral`: seen by the asker alone, where the entry point can)."""
+    async def send(self, content: str, ephemeral: bool = False,
+                   **fields) -> discord.Message | None:
+        """A new message (`ephemeral`: seen by the asker alone, where the entry point can);
+        None where a private answer can no longer be sent privately (it is not sent)."""
         raise NotImplementedError
 
     async def acknowledge(self, ephemeral: bool = False) -> None:
@@ -114,6 +119,10 @@ class InteractionAsker(Asker):
     async def send(self, content: str, ephemeral: bool = False, **fields) -> discord.Message:
         interaction = self.interaction
         if interaction.is_expired():  # 15 minutes on: the token no longer answers
+            if ephemeral:  # the channel would show everyone what was meant for one person
+                log.info("interacción caducada: respuesta privada no enviada en el canal %s",
+                         self.channel_id)
+                return None
             return await interaction.channel.send(content, **fields)
         if interaction.response.is_done():
             return await interaction.followup.send(content, ephemeral=ephemeral, wait=True,

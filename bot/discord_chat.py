@@ -28,6 +28,7 @@ import discord
 from bot.discord_answerer import DiscordAnswerer
 from bot.discord_asker import ChatAsker
 from bot.discord_buttons import ChannelButton
+from engine import EngineError
 
 log = logging.getLogger("verbo.discord")
 KNOWN_THREADS = 10_000  # threads looked up once (after a restart), remembered at most
@@ -78,9 +79,16 @@ class ChatEntries:
             return None
         if await self.is_conversation(message.channel):
             return text, None
-        if (await self.answerer.layer.engine.settings(f"discord:{message.channel.id}")).chat:
-            return text, None
-        return None
+        return (text, None) if await self.is_chat_channel(message.channel.id) else None
+
+    async def is_chat_channel(self, channel_id: int) -> bool:
+        """Whether the channel answers every message (`!charla sí`). A plain message is not
+        addressed to verbo, so a store fault here answers nothing: it is logged, once."""
+        try:
+            return (await self.answerer.layer.engine.settings(f"discord:{channel_id}")).chat
+        except EngineError as error:
+            log.warning("no se pudo leer si el canal %s es de charla: %s", channel_id, error)
+            return False
 
     @staticmethod
     def replied_message(message: discord.Message) -> discord.Message | None:

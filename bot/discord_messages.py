@@ -25,9 +25,10 @@ def safe(text: str) -> str:
 
 
 async def say(asker: Asker, content: str, ansi: bool = False, ephemeral: bool = False,
-              **kwargs) -> discord.Message:
+              **kwargs) -> discord.Message | None:
     """Send a message to whoever asked; `ansi` for the bot's own colour codes (text the model
-    read, never what a person typed as is), which are kept; `ephemeral`: seen by them alone."""
+    read, never what a person typed as is), which are kept; `ephemeral`: seen by them alone
+    (None: it could no longer be sent privately, and was not sent)."""
     return await asker.send(content if ansi else safe(content), ephemeral=ephemeral,
                             allowed_mentions=NO_MENTIONS, **kwargs)
 
@@ -128,6 +129,8 @@ class StreamingMessage:
             if self.message is None:
                 self.message = await say(self.asker, content, ephemeral=self.ephemeral,
                                          **({"view": view} if view else {}))
+                if self.message is None:
+                    raise StreamGone("a private answer can no longer be sent privately")
             else:
                 await self.message.edit(content=safe(content), allowed_mentions=NO_MENTIONS,
                                         view=view)

@@ -19,8 +19,10 @@ from engine.errors import (
 )
 from engine.facade import ChannelStatus, Engine, Score
 from engine.settings import (
+    MAX_TEMPERATURE,
     Limits,
     Settings,
+    parse_integer,
     parse_length,
     parse_number,
     parse_seed,
@@ -28,8 +30,8 @@ from engine.settings import (
 )
 from engine.vocab import strip_accents
 
-__all__ = ["BusyError", "ChannelBusyError", "ChannelStatus", "ClosedError", "Engine",
-           "EngineError", "InputError", "Limits", "MovedOnError", "NothingToRepeatError",
-           "Score", "Settings", "StateMismatchError",
-           "StoreError", "WeightsError", "WorkerError", "parse_length", "parse_number",
+__all__ = ["MAX_TEMPERATURE", "BusyError", "ChannelBusyError", "ChannelStatus", "ClosedError",
+           "Engine", "EngineError", "InputError", "Limits", "MovedOnError",
+           "NothingToRepeatError", "Score", "Settings", "StateMismatchError", "StoreError",
+           "WeightsError", "WorkerError", "parse_integer", "parse_length", "parse_number",
            "parse_seed", "parse_temperature", "strip_accents"]

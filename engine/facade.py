@@ -168,6 +168,10 @@ class Engine:
         """The channel's settings (model, temperature, length, seed, top-k/p, stop)."""
         return (await self.store.get(channel)).settings
 
+    async def own_settings(self, channel: str) -> frozenset[str]:
+        """The names of the settings the channel set itself (not its group's or the default)."""
+        return (await self.store.get(channel)).own
+
     async def update(self, channel: str, **changes) -> Settings:
         """Check every change first; if one is bad nothing is changed. Values are typed (the
         front-ends parse what people type with `engine.settings.parse_*`)."""

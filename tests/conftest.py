@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny model trained for real on the start of the corpus (once per run)."""
+"""Shared fixtures: a tiny model trained for real on the start of the corpus (once per run), and
+the fake Discord with `verbo discord` processes launched against it."""
 from __future__ import annotations
 
 import os
@@ -36,6 +37,48 @@ async def engine(weights_root, tmp_path):
     eng = Engine(tmp_path / "verbo.sqlite3", weights_root=weights_root)
     yield eng
     await eng.close()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "shipped_models: `launch` serves the shipped models "
+                            "(a turn's sentence end needs a model that writes sentences)")
+
+
+@pytest.fixture
+async def fake():
+    """The project's fake Discord (tests/fake_discord), started for the test."""
+    from tests.fake_discord import FakeDiscord
+
+    server = await FakeDiscord().start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def launch(fake, request, tmp_path):
+    """Start `verbo discord` processes on one database, serving the tiny models (the shipped
+    ones under `pytest.mark.shipped_models`); `ready=False` does not wait for the gateway's
+    READY. Each is killed at the end if alive."""
+    from engine.weights import REPO_WEIGHTS
+    from tests.helpers.discord_process import start_bot
+
+    shipped = request.node.get_closest_marker("shipped_models") is not None
+    weights = REPO_WEIGHTS if shipped else request.getfixturevalue("weights_root")
+    started = []
+
+    async def start(*arguments, ready=True, **environment):
+        bot = await start_bot(fake, weights, tmp_path / "verbo.sqlite3", *arguments,
+                              **environment)
+        started.append(bot)
+        if ready:
+            await fake.wait_for(lambda: bot.process.returncode is not None or any(
+                s.socket is not None for s in fake.gateway.sessions.values()), 60, "READY")
+            assert bot.process.returncode is None, bot.stderr
+        return bot
+
+    yield start
+    for bot in started:
+        await bot.kill()
 
 
 @pytest.fixture(scope="session")

@@ -4,11 +4,13 @@ temperature), `!charla` (a Discord server's channels only), through the real com
 the real `verbo discord` against the fake Discord."""
 import json
 
-from tests.helpers.discord_chat import fake, launch, says
+import pytest
+
+from tests.helpers.discord_chat import says
 from tests.test_discord_interactions import option, published
 from tests.test_script import verbo
 
-__all__ = ["fake", "launch"]  # fixtures
+pytestmark = pytest.mark.shipped_models  # `launch` serves the shipped models
 
 
 def test_muestreo_sets_top_k_and_top_p_checks_them_and_estado_shows_them(weights_root, tmp_path):
@@ -23,6 +25,17 @@ def test_muestreo_sets_top_k_and_top_p_checks_them_and_estado_shows_them(weights
     assert lines.count("muestreo: top_k 40 · top_p 0.9") == 2  # set, then shown after the refusals
     assert lines[-1] == "muestreo: top_k 0 (sin corte) · top_p 1 (sin corte)"
     assert result.returncode == 1
+
+
+def test_parada_defecto_gives_the_channel_the_default_stop_again(weights_root, tmp_path):
+    result = verbo(["ask", "!parada frase", "!parada defecto", "!estado"], weights_root,
+                   tmp_path)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("parada: frase")
+    assert lines[1].startswith("parada: no") and "el valor por defecto" in result.stdout
+    status = next(line for line in lines if line.startswith("modelo "))
+    assert status.endswith("parada no")  # the default again, no longer marked as the channel's
+    assert result.returncode == 0, result.stderr
 
 
 def test_modelos_continues_with_every_model_the_same_seed_and_temperature(weights_root,

@@ -208,6 +208,37 @@ async def test_a_new_command_is_one_table_row_and_one_handler(connected, monkeyp
     assert (texto.min_value, texto.max_value) == (1, 50)  # for a string: its length
 
 
+async def test_a_store_fault_on_a_plain_message_is_logged_once_and_answers_nothing(
+        connected, engine, monkeypatch, caplog):
+    """A plain message (not addressed to verbo) reads the channel's `charla` setting; if the
+    store fails there, the person sees nothing and the log has one line, no traceback. (No real
+    fault reaches `Engine.settings` as a StoreError on a healthy file: the engine is made to
+    raise it.)"""
+    from engine import StoreError
+
+    fake, channel, connect = connected
+    await connect()
+    read = engine.settings
+    failed = asyncio.Event()
+
+    async def failing(name):
+        if name == f"discord:{channel.id}" and not failed.is_set():
+            failed.set()
+            raise StoreError("la base de datos no responde")
+        return await read(name)
+
+    monkeypatch.setattr(engine, "settings", failing)
+    await fake.user_says(channel, "hola a todos")
+    await failed.wait()
+    await fake.user_says(channel, "!temperatura")  # answered: the bot carries on
+    reply = await fake.wait_for(lambda: fake.bot_messages(channel), 30, "the answer")
+    assert len(reply) == 1 and reply[0].content.startswith("temperatura:")  # nothing to "hola"
+    logged = [r for r in caplog.records if "la base de datos no responde" in r.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info is None
+    assert not [r for r in caplog.records if r.name.startswith("discord") and
+                r.levelname == "ERROR"], "discord.py logged an exception"
+
+
 # -- pure helpers ------------------------------------------------------------------------------------
 def test_split_text_joins_back_and_respects_the_limit():
     text = ("palabra " * 600) + "x" * 2500

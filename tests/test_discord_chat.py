@@ -2,12 +2,12 @@
 a mention, a bare mention, a reply to verbo (from where that message left the channel, or "the
 channel moved on"), a direct message, a chat channel; each answered as a Discord reply that pings
 nobody, as a conversation's turn."""
+import pytest
+
 from tests.helpers.discord_chat import (
     exchange,
-    fake,
     generation_mark,
     is_a_turn,
-    launch,
     mention,
     pings_nobody,
     replies_to,
@@ -15,7 +15,7 @@ from tests.helpers.discord_chat import (
 )
 from tests.test_discord_wire import clean
 
-__all__ = ["fake", "launch"]  # fixtures
+pytestmark = pytest.mark.shipped_models  # `launch` serves the shipped models
 TEXT = "Y dijo Dios"
 LENGTH = 600
 

@@ -9,8 +9,6 @@ from tests.fake_discord import FakeDiscord
 from tests.helpers.discord_chat import (
     answer_after,
     exchange,
-    fake,
-    launch,
     mention,
     replies_to,
     says,
@@ -19,7 +17,7 @@ from tests.helpers.discord_process import start_bot
 from tests.helpers.discord_soak import CURSOR
 from tests.test_discord_wire import RESTART_NOTE, clean
 
-__all__ = ["fake", "launch"]  # fixtures
+pytestmark = pytest.mark.shipped_models  # `launch` serves the shipped models
 TEXT = "Y dijo Dios"
 RATE = 2
 

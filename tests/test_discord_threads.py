@@ -2,12 +2,14 @@
 opens a thread from the message, `/conversa` one in the channel; each thread is its own channel
 starting from its parent's settings; every plain message in it continues the text; an archived
 thread keeps its state (across a restart too); missing permissions are said plainly."""
+import pytest
+
 from tests.fake_discord.chat import Thread
-from tests.helpers.discord_chat import answer_after, exchange, fake, launch, replies_to, says
+from tests.helpers.discord_chat import answer_after, exchange, replies_to, says
 from tests.helpers.discord_soak import interaction_answer
 from tests.test_discord_wire import clean
 
-__all__ = ["fake", "launch"]  # fixtures
+pytestmark = pytest.mark.shipped_models  # `launch` serves the shipped models
 TEXT = "Y dijo Dios"
 
 

@@ -4,41 +4,10 @@ no network), SIGTERM mid-generation and a restart, what is echoed, what is ignor
 import secrets
 import socket
 
-import pytest
-
-from tests.fake_discord import FakeDiscord
-from tests.helpers.discord_process import start_bot
 from tests.helpers.discord_soak import CURSOR
 from tests.helpers.discord_soak import final_reply as finished
 
 RESTART_NOTE = "cortado: el bot se está reiniciando"
-
-
-@pytest.fixture
-async def fake():
-    server = await FakeDiscord().start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def launch(fake, weights_root, tmp_path):
-    """Start `verbo discord` processes on one database; each is killed at the end if alive."""
-    started = []
-
-    async def start(*arguments, ready=True, **environment):
-        bot = await start_bot(fake, weights_root, tmp_path / "verbo.sqlite3", *arguments,
-                              **environment)
-        started.append(bot)
-        if ready:
-            await fake.wait_for(lambda: bot.process.returncode is not None or any(
-                s.socket is not None for s in fake.gateway.sessions.values()), 60, "READY")
-            assert bot.process.returncode is None, bot.stderr
-        return bot
-
-    yield start
-    for bot in started:
-        await bot.kill()
 
 
 async def ask(fake, channel, text, timeout=30.0):

@@ -1,45 +1,15 @@
-"""What the chat tests share: the fake Discord and `verbo discord` processes on one database, and
-how a person talks to verbo (a mention, a reply, a plain message) and reads its answer."""
+"""What the chat tests share: how a person talks to verbo (a mention, a reply, a plain message)
+and reads its answer. Their modules mark themselves `pytest.mark.shipped_models`, so that the
+`launch` fixture (tests/conftest.py) serves the shipped models."""
 from __future__ import annotations
 
 import re
 
-import pytest
-
-from engine.weights import REPO_WEIGHTS
-from tests.fake_discord import FakeDiscord
-from tests.helpers.discord_process import start_bot
+from engine.facade import MIN_LENGTH_BEFORE_STOP
 from tests.helpers.discord_soak import CURSOR
 
 SENTENCE_ENDS = ".!?"
-TURN_MIN = 30  # characters a turn has before a sentence end may close it
-
-
-@pytest.fixture
-async def fake():
-    server = await FakeDiscord().start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def launch(fake, tmp_path):
-    """Start `verbo discord` processes on one database, serving the shipped models (a turn's
-    sentence end needs a model that writes sentences); each is killed at the end if alive."""
-    started = []
-
-    async def start(*arguments, **environment):
-        bot = await start_bot(fake, REPO_WEIGHTS, tmp_path / "verbo.sqlite3", *arguments,
-                              **environment)
-        started.append(bot)
-        await fake.wait_for(lambda: bot.process.returncode is not None or any(
-            s.socket is not None for s in fake.gateway.sessions.values()), 60, "READY")
-        assert bot.process.returncode is None, bot.stderr
-        return bot
-
-    yield start
-    for bot in started:
-        await bot.kill()
+TURN_MIN = MIN_LENGTH_BEFORE_STOP  # characters a turn has before a sentence end may close it
 
 
 def answer_after(fake, channel, count):
