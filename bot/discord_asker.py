@@ -73,16 +73,22 @@ class MessageAsker(Asker):
 class ChatAsker(MessageAsker):
     """A chat message: the answer's first message is a Discord reply to it (no ping: the bot's
     allowed mentions are off, the replied-to author included), sent as a plain message if the
-    person's message has been deleted meanwhile."""
+    person's message has been deleted meanwhile, or where the bot may not read the channel's
+    history (Discord refuses a reply without Read Message History)."""
 
     def __init__(self, message: discord.Message):
         super().__init__(message)
         self.replied = False
 
+    def may_reply(self) -> bool:
+        guild = self.message.guild
+        return guild is None or self.message.channel.permissions_for(guild.me).read_message_history
+
     async def send(self, content: str, ephemeral: bool = False, **fields) -> discord.Message:
         if not self.replied:
             self.replied = True
-            fields["reference"] = self.message.to_reference(fail_if_not_exists=False)
+            if self.may_reply():
+                fields["reference"] = self.message.to_reference(fail_if_not_exists=False)
         return await self.message.channel.send(content, **fields)
 
 

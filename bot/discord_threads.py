@@ -29,6 +29,7 @@ SUMMARY = "abre un hilo de conversación: cada mensaje en él continúa el texto
 NEEDS_THREADS = "no puedo abrir hilos aquí: me falta el permiso «Crear hilos públicos»"
 NEEDS_THREAD_MESSAGES = "no puedo escribir en el hilo: me falta el permiso «Enviar mensajes " \
     "en hilos»"
+REFUSED_BY_DISCORD = "Discord no dejó abrir el hilo (respondió {status}); inténtalo de nuevo"
 OPENED = "conversación abierta por {who}: escribe aquí y verbo sigue tu texto (este hilo tiene " \
     "su propio estado y sus ajustes, que parten de los del canal)"
 
@@ -64,6 +65,19 @@ class Conversations:
 
     async def from_message(self, message: discord.Message, text: str) -> None:
         asker = MessageAsker(message)
+        try:
+            await self.open_from_message(asker, message, text)
+        except Exception as error:  # whatever went wrong, the person is told
+            await self.answerer.refuse(asker, error, "conversa")
+
+    async def from_interaction(self, interaction: discord.Interaction, text: str) -> None:
+        asker = InteractionAsker(interaction)
+        try:
+            await self.open_from_interaction(asker, interaction, text)
+        except Exception as error:  # or "pensando…" would stay forever
+            await self.answerer.refuse(asker, error, "conversa")
+
+    async def open_from_message(self, asker: Asker, message: discord.Message, text: str) -> None:
         if not await self.admitted(asker):
             return
         try:
@@ -72,10 +86,14 @@ class Conversations:
         except discord.Forbidden:
             await self.tell(asker, NEEDS_THREADS)
             return
+        except discord.HTTPException as error:
+            log.warning("Discord no dejó abrir un hilo en %s: %s", asker.channel_id, error)
+            await self.tell(asker, REFUSED_BY_DISCORD.format(status=error.status))
+            return
         await self.start(asker, thread, text)
 
-    async def from_interaction(self, interaction: discord.Interaction, text: str) -> None:
-        asker = InteractionAsker(interaction)
+    async def open_from_interaction(self, asker: Asker, interaction: discord.Interaction,
+                                    text: str) -> None:
         if not await self.admitted(asker):
             return
         await asker.acknowledge()  # opening the thread and the first turn may take over 3 s
@@ -85,6 +103,10 @@ class Conversations:
                 type=discord.ChannelType.public_thread, auto_archive_duration=ARCHIVE_MINUTES)
         except discord.Forbidden:
             await self.tell(asker, NEEDS_THREADS)
+            return
+        except discord.HTTPException as error:
+            log.warning("Discord no dejó abrir un hilo en %s: %s", asker.channel_id, error)
+            await self.tell(asker, REFUSED_BY_DISCORD.format(status=error.status))
             return
         await self.start(asker, thread, text)
 

@@ -133,6 +133,21 @@ async def test_a_channel_verbo_may_not_write_to_is_only_logged(fake, launch):
     clean(bot.stderr)
 
 
+async def test_without_read_message_history_a_turn_is_sent_plainly(fake, launch):
+    """Discord refuses a reply (403, 160002) where the bot may not read the history: the turn
+    still comes, as a plain message."""
+    channel = fake.add_guild("g").channels[0]
+    channel.bot_may_read_history = False
+    bot = await launch()
+    await fake.wait_ready()
+    await fake.person_writes(channel, mention(fake, TEXT), mentions_bot=True)
+    answer = await fake.wait_for(lambda: answer_after(fake, channel, 1), 60, "the turn")
+    assert answer.content.startswith(TEXT) and "message_reference" not in answer.payload
+    assert not fake.calls_to("POST /channels/{channel_id}/messages", 403)
+    assert await bot.terminate() == 0
+    clean(bot.stderr)
+
+
 async def test_a_long_turn_is_split_under_2000_characters_the_first_piece_a_reply(fake, launch):
     channel = fake.add_guild("g").channels[0]
     bot = await launch()

@@ -92,6 +92,22 @@ async def test_missing_thread_permissions_are_said_plainly(fake, launch):
     clean(bot.stderr)
 
 
+async def test_a_thread_discord_refuses_to_open_is_said_and_the_slash_form_answered(fake, launch):
+    """A failed thread creation (not a permission: Discord's own 400) ends the interaction with
+    a notice, not "pensando…" forever and a traceback in the log."""
+    parent = fake.add_guild("g").channels[0]
+    bot = await launch(VERBO_SYNC_COMMANDS="1")
+    await fake.wait_ready()
+    await fake.wait_for(lambda: fake.published_commands, 30, "the commands published")
+    fake.limits.inject("POST", r"/channels/\d+/threads$", 400,
+                       {"message": "Invalid Form Body", "code": 50035}, count=1)
+    pending = await fake.slash(parent, "conversa", {"texto": TEXT})
+    answer = await fake.wait_for(lambda: pending.answered and interaction_answer(fake, pending))
+    assert "no dejó abrir el hilo" in answer.content and not fake.threads(parent)
+    assert await bot.terminate() == 0
+    clean(bot.stderr)
+
+
 async def test_conversa_is_refused_outside_a_servers_text_channel(fake, launch):
     parent = fake.add_guild("g").channels[0]
     bot = await launch()

@@ -17,6 +17,7 @@ from tests.fake_discord.state import Channel, StoredMessage
 MESSAGE_CONTENT = 1 << 15  # the privileged intent
 PUBLIC_THREAD = 11
 INVALID_FORM_BODY = 50035
+CANNOT_REPLY_WITHOUT_HISTORY = 160002
 ARCHIVE_MINUTES = 1440
 
 
@@ -106,12 +107,17 @@ class ThreadRoutes:
         return reply(thread.payload(self.fake))
 
 
-def reference_error(fake, fields: dict):
+def reference_error(fake, channel, fields: dict):
     """A bot's message that replies to a message that no longer exists is refused, unless it
-    said `fail_if_not_exists: false` (then it is sent as a plain message); None if it may go."""
+    said `fail_if_not_exists: false` (then it is sent as a plain message); a reply in a channel
+    where the bot may not read the history is refused whatever it said, as Discord does (403,
+    160002); None if it may go."""
     reference = fields.get("message_reference")
     if not reference:
         return None
+    if not channel.bot_may_read_history:
+        return error(403, {"message": "Cannot reply without permission to read message history",
+                           "code": CANNOT_REPLY_WITHOUT_HISTORY})
     target = fake.messages.get(int(reference.get("message_id") or 0))
     if target is not None and not target.deleted:
         return None

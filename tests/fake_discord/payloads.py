@@ -16,6 +16,7 @@ _counter = itertools.count(1)
 EVERYONE_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 6) | \
     (1 << 18) | (1 << 31)
 SEND_MESSAGES = 1 << 11
+READ_MESSAGE_HISTORY = 1 << 16
 MANAGE_GUILD = 1 << 5
 MANAGE_MESSAGES = 1 << 13
 ADMINISTRATOR = 1 << 3

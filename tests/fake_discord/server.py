@@ -304,7 +304,7 @@ class FakeDiscord:
     async def before_bot_post(self, channel: Channel, fields: dict):
         """A refusal for a reply to a message gone (unless the bot allowed that), else None;
         an archived thread is unarchived by the post."""
-        refused = chat.reference_error(self, fields)
+        refused = chat.reference_error(self, channel, fields)
         if refused is None:
             await self.unarchive_for_post(channel)
         return refused

@@ -16,12 +16,14 @@ class Channel:
     bot_may_send: bool = True
     bot_may_create_threads: bool = True  # Create Public Threads
     bot_may_send_in_threads: bool = True  # Send Messages in Threads (its threads' bot_may_send)
+    bot_may_read_history: bool = True  # Read Message History: Discord's condition for a reply
 
     def payload(self, fake, position: int = 0) -> dict:
         if self.guild_id is None:
             return p.dm_channel(self.id, fake.people[0])
-        overwrites = [] if self.bot_may_send else [p.deny_member(fake.application_id,
-                                                                 p.SEND_MESSAGES)]
+        denied = (0 if self.bot_may_send else p.SEND_MESSAGES) | \
+            (0 if self.bot_may_read_history else p.READ_MESSAGE_HISTORY)
+        overwrites = [p.deny_member(fake.application_id, denied)] if denied else []
         return p.text_channel(self.id, self.guild_id, self.name, position, overwrites)
 
 
