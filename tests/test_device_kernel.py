@@ -60,12 +60,12 @@ async def test_several_steps_per_device_call_sample_what_single_steps_do(weights
     from engine import Engine
 
     texts = {}
-    for backend in ("numpy", "device"):
-        async with Engine(tmp_path / f"{backend}-{resident}.sqlite3", weights_root=weights_root,
-                          backend=backend) as engine:
+    for arithmetic in ("numpy", "device"):
+        async with Engine(tmp_path / f"{arithmetic}-{resident}.sqlite3", weights_root=weights_root,
+                          arithmetic=arithmetic) as engine:
             loaded = await engine.load(cell)
             kernel, calls, fetches = loaded.kernel, [], []
-            if backend == "device":
+            if arithmetic == "device":
                 kernel.steps_per_call = 4  # what a GPU gets (8), here on the CPU
                 loaded.scheduler.resident = resident
                 device_steps, device_fetch = kernel.steps, kernel.resident.fetch
@@ -75,11 +75,11 @@ async def test_several_steps_per_device_call_sample_what_single_steps_do(weights
                     fetches.append(len(h)) or run(h))
             for name, temperature in (("greedy", 0.0), ("warm", 0.9), ("hot", 1.5)):
                 await engine.update(name, model=cell, seed=5, length=37, temperature=temperature)
-            texts[backend] = [await engine.generate(name, "Dios") for name in
+            texts[arithmetic] = [await engine.generate(name, "Dios") for name in
                               ("greedy", "warm", "hot")]
-            if backend == "device" and resident:  # a few calls each, prompt included
+            if arithmetic == "device" and resident:  # a few calls each, prompt included
                 assert not calls and 3 <= len(fetches) <= 3 * 6
-            elif backend == "device":  # 37 characters: 9 calls of 4, one step for the last
+            elif arithmetic == "device":  # 37 characters: 9 calls of 4, one step for the last
                 assert calls == [4] * 27 and not fetches
     assert texts["device"] == texts["numpy"]
 

@@ -114,7 +114,7 @@ def test_the_shipped_models_lose_less_than_0_005_bits_per_character(name, valida
 
 async def test_a_seeded_generation_is_the_same_alone_or_in_a_batch_of_50(weights_root, tmp_path):
     async with Engine(tmp_path / "db.sqlite3", weights_root=weights_root,
-                      backend="int8") as engine:
+                      arithmetic="int8") as engine:
         await engine.update("seeded", seed=11, length=60, temperature=0.8)
         alone = await engine.generate("seeded", "Dios")
         await engine.reset("seeded")
