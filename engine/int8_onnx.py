@@ -13,7 +13,7 @@ tests/test_quantized.py bounds the cost in bits per character on the shipped mod
 
 The graph is the cell's own `step` (`engine.cells`) written through `OnnxOps`. Why ONNX Runtime
 rather than TensorFlow or NumPy, and why uint8 rows against int8 weights: `python -m
-bench.int8_matmul` re-measures it (the figures are in the README).
+bench.int8_matmul` re-measures it (the figures are in docs/speed.md).
 """
 from __future__ import annotations
 
