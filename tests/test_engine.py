@@ -9,7 +9,7 @@ from engine.batch import score_sequences
 from engine.kernel import CellKernel
 from engine.scheduler import Job, Scheduler
 from engine.weights import load_model_folder
-from tests.helpers.pacing import HoldAt
+from tests.helpers.pacing import HoldAt, wait_for
 from training.keras_model import build_model, set_weight_arrays
 
 
@@ -82,11 +82,7 @@ async def test_cancellation_frees_the_slot_and_keeps_the_state(engine):
     session = await engine.store.get("c")
     assert not session.busy and session.state is not None
     scheduler = engine.model("gru").scheduler
-    for _ in range(100):
-        if scheduler.active_count == 0:
-            break
-        await asyncio.sleep(0.01)
-    assert scheduler.active_count == 0
+    await wait_for(lambda: scheduler.active_count == 0)
     await engine.update("c", length=5)
     assert len(await engine.generate("c")) == 5
 

@@ -3,10 +3,12 @@
 The tiny test models generate tens of thousands of characters a second, so a test that acts
 during a generation cannot rely on timing: on an idle machine the generation may be over before
 the test acts. These hooks go in `Scheduler.step_hook`, which the worker calls with the batch
-before each step.
+before each step; `wait_for` waits, on the event loop, until what such a hold lets happen has
+happened.
 """
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -46,3 +48,12 @@ class Pace:
         self.steps += 1
         if self.steps % self.every == 0:
             time.sleep(2 * POST_INTERVAL)
+
+
+async def wait_for(condition, seconds: float = 30.0) -> None:
+    """Return once `condition()` is true (checked every 10 ms); fail after `seconds`."""
+    for _ in range(int(seconds * 100)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no llegó a pasar")
