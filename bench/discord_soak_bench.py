@@ -9,8 +9,8 @@ from the command to its final edit (p50, p99). "sin presupuesto" sets VERBO_GLOB
 which is how the bot behaved before it had a budget: every 429 then is retried by discord.py.
 
 The fake Discord and the paced bot process live in the repository's `tests/`, which an installed
-verbo does not ship: this benchmark runs from a checkout of the repository only, and says so
-elsewhere.
+verbo does not ship: this benchmark runs from a checkout of the repository only; run elsewhere,
+it exits with a message saying so.
 """
 from __future__ import annotations
 

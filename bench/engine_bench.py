@@ -29,7 +29,7 @@ from bench import models_bench, onestep, peers_bench, seed_method
 from bench.common import bench_engine
 from engine import Engine
 from engine.arithmetic import CHOICES
-from engine.loading import make_kernel
+from engine.kernel import CellKernel
 from engine.weights import REPO_WEIGHTS, list_model_folders, load_model_folder
 
 CHANNELS = (1, 2, 4, 8, 64, 256)  # 2-4: a small server; below 8 the kernel multiplies row by row
@@ -155,7 +155,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     weights = Path(args.weights)
     folder = load_model_folder(weights)
-    label = make_kernel(folder, args.backend).label
+    label = CellKernel(folder, args.backend).label
     print(f"modelo: {weights} ({folder.spec.cell}, {folder.spec.units} unidades); "
           f"backend {args.backend}: {label}; {os.cpu_count()} CPU", flush=True)
     startup = startup_seconds(weights)

@@ -1,8 +1,8 @@
 """verbo's serving core: models, fast inference, the inference queue and per-channel sessions.
 
-Knows nothing of Discord, terminals or training, and imports TensorFlow only when its backend is
-chosen. Front-ends use what this package exports: the `Engine` facade, its errors, and the
-settings' types and parsers.
+Knows nothing of Discord, terminals or training, and imports Keras (with TensorFlow or JAX) only
+when the device arithmetic is chosen (in `engine.device` and `engine.device_states`). Front-ends
+use what this package exports: the `Engine` facade, its errors, and the settings' types and parsers.
 """
 from engine.errors import (
     BusyError,

@@ -23,7 +23,7 @@ GPUs by default): the device must sample what NumPy samples. JAX compiles once p
 so under JAX the rows are padded to 16, 64, 256 … and the K-step loop takes its count as an
 argument (draws padded to `steps_per_call` columns): one compilation per size for any mix of
 batch sizes and counts, done ahead on a GPU (`warm_up`) and kept in JAX's on-disk cache.
-`bench/gpu_check.sh` re-measures all of this on a GPU host (the figures are in the README).
+`bench/gpu_check.sh` re-measures all of this on a GPU host (the figures are in docs/speed.md).
 """
 from __future__ import annotations
 

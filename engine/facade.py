@@ -108,11 +108,8 @@ class Engine:
 
     def __init__(self, db_path: Path | str, weights_root: Path | str = REPO_WEIGHTS,
                  arithmetic: str = AUTO, limits: Limits = Limits(), default_model: str = "gru",
-                 max_cached_sessions: int = 10_000, models_root: Path | str | None = None,
-                 backend: str | None = None):
-        """`arithmetic`: a name of `engine.arithmetic.CHOICES`; `backend` is its former name
-        (VERBO_BACKEND's), kept for callers that still say it."""
-        arithmetic = backend or arithmetic
+                 max_cached_sessions: int = 10_000, models_root: Path | str | None = None):
+        """`arithmetic`: a name of `engine.arithmetic.CHOICES`."""
         self.pool = ModelPool(weights_root, models_root, arithmetic, limits)
         self.arithmetic = arithmetic
         self.limits = limits

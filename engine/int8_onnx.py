@@ -9,11 +9,11 @@ QuantizeLinear node; a cell without a bound would have each row quantized on its
 largest |h| / 127. Either way a row's numbers never depend on the other rows of its batch. The
 products of the integers are exact (int32 sums through `MatMulInteger`, MLAS kernels: whatever
 the CPU has), so a seeded generation is reproducible whatever shares its batch;
-tests/test_quantized.py bounds the cost in bits per character on the shipped models.
+tests/test_int8_onnx.py bounds the cost in bits per character on the shipped models.
 
 The graph is the cell's own `step` (`engine.cells`) written through `OnnxOps`. Why ONNX Runtime
 rather than TensorFlow or NumPy, and why uint8 rows against int8 weights: `python -m
-bench.int8_matmul` re-measures it (the figures are in the README).
+bench.int8_matmul` re-measures it (the figures are in docs/speed.md).
 """
 from __future__ import annotations
 

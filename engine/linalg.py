@@ -7,7 +7,7 @@ import numpy as np
 # Below this many rows, `x @ w` is done as one matrix-vector product per row. OpenBLAS runs a
 # matrix-matrix product for 2+ rows and repacks the whole weight matrix on every call, so a few
 # rows cost far more than as many matrix-vector products; `python -m bench.matmul` finds where
-# the two ways break even (the figures are in the README).
+# the two ways break even (the figures are in docs/speed.md).
 ROW_BY_ROW_BELOW = 8
 
 

@@ -9,12 +9,7 @@ from engine.errors import WeightsError
 from engine.kernel import CellKernel
 from engine.mixture import MixtureKernel, MixtureSpec
 from engine.settings import MODEL_NAME
-from engine.weights import ModelFolder, load_model_folder, read_metrics
-
-
-def make_kernel(folder: ModelFolder, arithmetic: str = AUTO) -> CellKernel:
-    """The kernel of a cell model in this arithmetic (a registry name, an alias or `auto`)."""
-    return CellKernel(folder, arithmetic)
+from engine.weights import load_model_folder, read_metrics
 
 
 def load_kernel(path: Path, arithmetic: str = AUTO):
@@ -22,7 +17,7 @@ def load_kernel(path: Path, arithmetic: str = AUTO):
     path = Path(path)
     spec = MixtureSpec.read(path / "spec.json")
     if spec is None:
-        return make_kernel(load_model_folder(path), arithmetic)
+        return CellKernel(load_model_folder(path), arithmetic)
     members = []
     for name in spec.members:
         if not MODEL_NAME.fullmatch(name):
@@ -30,5 +25,5 @@ def load_kernel(path: Path, arithmetic: str = AUTO):
         member = path.parent / name
         if MixtureSpec.read(member / "spec.json") is not None:
             raise WeightsError(f"{path / 'spec.json'}: {name!r} es otra mezcla; mezcla modelos")
-        members.append(make_kernel(load_model_folder(member), arithmetic))
+        members.append(CellKernel(load_model_folder(member), arithmetic))
     return MixtureKernel(path.name, spec, members, read_metrics(path))

@@ -12,17 +12,9 @@ from engine import Engine
 from engine.errors import ChannelBusyError
 from engine.kernel import CellKernel
 from engine.weights import load_model_folder
-from tests.helpers.pacing import HoldAt
+from tests.helpers.pacing import HoldAt, wait_for
 
 PROMPT = "Dios"
-
-
-async def wait_for(condition, seconds: float = 30.0) -> None:
-    for _ in range(int(seconds * 100)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("no llegó a pasar")
 
 
 def state_after(weights_root, text: str) -> np.ndarray:

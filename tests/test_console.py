@@ -10,17 +10,9 @@ import pytest
 import engine.pool as pool
 from bot.repl import STOPPED, complete_lines
 from tests.helpers.console import run_session
-from tests.helpers.pacing import HoldAt
+from tests.helpers.pacing import HoldAt, wait_for
 
 LONG_TEXT = "y dijo Dios sea la luz " * 40
-
-
-async def wait_for(condition, seconds: float = 30.0) -> None:
-    for _ in range(int(seconds * 100)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("no llegó a pasar")
 
 
 @pytest.mark.parametrize("kind,keys,answer", [

@@ -9,7 +9,7 @@ from engine.batch import score_sequences
 from engine.kernel import CellKernel
 from engine.scheduler import Job, Scheduler
 from engine.weights import load_model_folder
-from tests.helpers.pacing import HoldAt
+from tests.helpers.pacing import HoldAt, generate_in_one_batch, wait_for
 from training.keras_model import build_model, set_weight_arrays
 
 
@@ -18,7 +18,7 @@ async def test_seeded_generation_is_reproducible_alone_or_in_a_batch_of_50(engin
     alone = await engine.generate("solo", "Y dijo")
     for i in range(50):
         await engine.update(f"c{i}", temperature=1.0, seed=42 if i == 17 else i, length=60)
-    outputs = await asyncio.gather(*(engine.generate(f"c{i}", "Y dijo") for i in range(50)))
+    outputs = await generate_in_one_batch(engine, "gru", {f"c{i}": "Y dijo" for i in range(50)})
     assert outputs[17] == alone
     assert len(set(outputs)) > 10  # other seeds really differ
 
@@ -82,11 +82,7 @@ async def test_cancellation_frees_the_slot_and_keeps_the_state(engine):
     session = await engine.store.get("c")
     assert not session.busy and session.state is not None
     scheduler = engine.model("gru").scheduler
-    for _ in range(100):
-        if scheduler.active_count == 0:
-            break
-        await asyncio.sleep(0.01)
-    assert scheduler.active_count == 0
+    await wait_for(lambda: scheduler.active_count == 0)
     await engine.update("c", length=5)
     assert len(await engine.generate("c")) == 5
 

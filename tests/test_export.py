@@ -72,7 +72,7 @@ async def test_a_seeded_generate_writes_what_the_engine_writes(exported, tiny_mo
     cell = kernel.spec.cell
     prompt = "En el principio"
     async with Engine(tmp_path / "e.sqlite3", weights_root=tiny_models[cell].parent,
-                      backend="numpy", default_model=tiny_models[cell].name) as engine:
+                      arithmetic="numpy", default_model=tiny_models[cell].name) as engine:
         for seed in (5, 11):
             await engine.update("canal", temperature=1.0, seed=seed, length=40)
             await engine.reset("canal")

@@ -10,7 +10,7 @@ from prompt_toolkit.document import Document
 from bot.commands import Commands
 from bot.repl import CommandCompleter
 from tests.helpers.console import run_session
-from tests.helpers.pacing import HoldAt, Pace
+from tests.helpers.pacing import HoldAt, Pace, wait_for
 
 
 async def test_scripted_session_of_every_command(engine, tmp_path):
@@ -46,15 +46,9 @@ async def test_ctrl_c_stops_the_generation_not_the_repl(engine, tmp_path):
         await asyncio.to_thread(hold.reached.wait, 30)  # the generation is under way
         ticket = engine.store.cached_session("repl").ticket
         inp.send_text("\x03")
-        for _ in range(500):  # the REPL has read the key and asked the engine to stop
-            if ticket.cancel_requested:
-                break
-            await asyncio.sleep(0.01)
+        await wait_for(lambda: ticket.cancel_requested)  # the REPL read the key and asked to stop
         hold.release()
-        for _ in range(500):
-            if not engine.store.cached_session("repl").busy:
-                break
-            await asyncio.sleep(0.01)
+        await wait_for(lambda: not engine.store.cached_session("repl").busy)
         inp.send_text("!estado\r\x04")
 
     out = await run_session(engine, tmp_path, "!longitud 2000\rDios dijo:\r", during=press_ctrl_c)

@@ -11,7 +11,7 @@ from engine import StateMismatchError
 from engine.linalg import log_softmax
 from engine.scheduler import Job, Scheduler
 from tests.helpers.fake_kernel import FakeKernel
-from tests.helpers.pacing import HoldAt
+from tests.helpers.pacing import HoldAt, wait_for
 
 
 def greedy_job(generate: int, inputs=(), **kwargs) -> Job:
@@ -67,11 +67,7 @@ async def test_a_cancelled_request_leaves_at_the_next_step_with_its_state_so_far
     assert result.cancelled and len(result.generated) == 3  # step 3 ran, then it left
     assert result.state[0] == 3
     await asyncio.sleep(0)
-    for _ in range(100):
-        if scheduler.active_count == 0:
-            break
-        await asyncio.sleep(0.01)
-    assert scheduler.active_count == 0
+    await wait_for(lambda: scheduler.active_count == 0)
 
 
 async def test_streamed_ids_arrive_in_order_and_add_up_to_the_result(scheduler):

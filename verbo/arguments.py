@@ -153,14 +153,18 @@ def add_serving(sub) -> None:
                               "VERBO_CLUSTER)")
 
 
+# the benchmarks `verbo bench` runs: `bench/<name>_bench.py`
+BENCHMARKS = ("engine", "models", "load", "device", "discord_soak", "peers")
+
+
 def add_bench(sub) -> None:
     _, positional, _ = parser_for(
         sub.add_parser, "bench",
-        help="mide la velocidad: engine, models, load, device o discord_soak",
+        help=f"mide la velocidad: {', '.join(BENCHMARKS[:-1])} o {BENCHMARKS[-1]}",
         description="Los benchmarks de bench/; lo que sigue a «--» va al benchmark "
                     "(verbo bench engine -- --help).")
     positional.add_argument("which", nargs="?", default="engine",
-                            choices=("engine", "models", "load", "device", "discord_soak", "peers"),
+                            choices=BENCHMARKS,
                             help="engine: el motor frente al notebook (por defecto); models: el "
                                  "coste de cada modelo; load: muchos canales a la vez; device: la "
                                  "cola de inferencia en un dispositivo (-- --simulated sin GPU); "

@@ -201,17 +201,16 @@ async def discord_main(config) -> int:
         shards = config.shard_plan()
     except ShardError as error:
         return fail(str(error))
-    options = config.discord_options()
     try:  # before loading models: a bot that cannot reach Discord says so at once
-        await reach_discord(options)
+        await reach_discord(config.discord)
     except DiscordStartError as error:
         return fail(str(error))
     engine = await open_engine(config)
     if engine is None:
         return 2
     try:
-        await serve(Commands(engine, config.prefix), options, shards, config.discord_token,
-                    config.health_port, config.health_seconds, config.health_host)
+        await serve(Commands(engine, config.prefix), config.discord, shards,
+                    config.discord_token, config.health_port, config.health_seconds, config.health_host)
     except DiscordStartError as error:
         return fail(str(error))
     finally:

@@ -186,12 +186,12 @@ class Config:
                             "caché del usuario)", "Training", Path)
 
     def __post_init__(self):
-        # computed defaults: where this user's files go
         if self.backend not in arithmetic.CHOICES:
             raise ConfigError(f"VERBO_BACKEND debe ser {', '.join(arithmetic.CHOICES)}, no "
                               f"«{self.backend}»")
         if (why := arithmetic.unavailable_reason(self.backend)) is not None:
             raise ConfigError(f"VERBO_BACKEND={self.backend} no puede usarse aquí: {why}")
+        # computed defaults: where this user's files go
         if self.weights is None:
             object.__setattr__(self, "weights", REPO_WEIGHTS)
         if self.models is None:
@@ -225,13 +225,6 @@ class Config:
             values[name] = next(f for f in fields(cls) if f.name == name).metadata["nested"](
                 **given)
         return cls(**values)
-
-    # the nested options under the names their callers knew first
-    def limits(self) -> Limits:
-        return self.engine_limits
-
-    def discord_options(self) -> DiscordOptions:
-        return self.discord
 
     @property
     def prefix(self) -> str:
