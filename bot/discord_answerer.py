@@ -100,7 +100,7 @@ class DiscordAnswerer:
             uses_model = command is not None and command.uses_model
             async with self.typing_while_slow(asker, uses_model, ephemeral):
                 reply = await self.layer.run(context, name, args)
-            await self.send(asker, reply, context.channel, ephemeral)
+            await self.send(asker, reply, context.channel, ephemeral, turns)
         finally:
             self.in_flight[asker.channel_id] -= 1
             if not self.in_flight[asker.channel_id]:
@@ -132,8 +132,9 @@ class DiscordAnswerer:
                 later.cancel()
 
     async def send(self, asker: Asker, reply: Reply, channel: str = "",
-                   ephemeral: bool = False) -> None:
-        """The reply the Discord way, by kind; a refusal to an interaction is always private."""
+                   ephemeral: bool = False, turns: bool = False) -> None:
+        """The reply the Discord way, by kind; a refusal to an interaction is always private.
+        `turns`: a conversation's turn (its buttons go on with turns)."""
         note = f"\n-# {reply.note}" if reply.note else ""  # Discord's small grey text
         private = asker.interactive and (ephemeral or reply.error)
         if asker.interactive and reply.error and not ephemeral:
@@ -141,7 +142,7 @@ class DiscordAnswerer:
         if reply.error:
             await say(asker, f"⚠️ {reply.text}"[:MESSAGE_LIMIT], ephemeral=private)
         elif reply.stream is not None:
-            await self.stream(asker, reply, channel, private)
+            await self.stream(asker, reply, channel, private, turns)
             if note:
                 await say(asker, note.strip()[:MESSAGE_LIMIT], ephemeral=private)
         elif reply.heatmap is not None:
@@ -160,7 +161,7 @@ class DiscordAnswerer:
             await say(asker, (reply.text + note)[:MESSAGE_LIMIT], ephemeral=private)
 
     async def stream(self, asker: Asker, reply: Reply, channel: str,
-                     ephemeral: bool = False) -> None:
+                     ephemeral: bool = False, turns: bool = False) -> None:
         """The generation into a message edited as it grows. A message deleted meanwhile, or a
         channel the bot may no longer write to, stops the generation quietly (its state keeps
         what was produced); a shutdown gives the message a last edit saying so."""
@@ -176,7 +177,7 @@ class DiscordAnswerer:
                 async for chunk in reply.stream:
                     await message.add(chunk)
             mark = await self.layer.engine.mark(channel)  # where the buttons may go on from
-            await message.finish(RESTART_NOTE if self.closing else "", finished_view(mark))
+            await message.finish(RESTART_NOTE if self.closing else "", finished_view(mark, turns))
         except StreamGone as gone:
             log.info("generación detenida en %s: %s", channel, gone)
         finally:

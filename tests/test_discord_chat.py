@@ -5,6 +5,7 @@ nobody, as a conversation's turn."""
 import pytest
 
 from tests.helpers.discord_chat import (
+    answer_after,
     exchange,
     generation_mark,
     is_a_turn,
@@ -39,6 +40,24 @@ async def test_a_mention_continues_its_text_as_a_turn_in_a_reply_that_pings_nobo
     assert is_a_turn(generated, LENGTH) and len(generated) < LENGTH, generated
     status = await says(fake, channel, "!estado")
     assert "estado: continuando" in status.content  # the channel's own state, as !continua
+    assert await bot.terminate() == 0
+    clean(bot.stderr)
+
+
+async def test_the_buttons_under_a_turn_go_on_with_turns(fake, launch):
+    """«Continuar» under a chat turn writes a turn too, not the channel's whole length (the
+    button's id says it was a turn, so it holds across restarts)."""
+    bot, (channel,) = await started(fake, launch)
+    _, answer = await exchange(fake, channel, mention(fake, TEXT), mentions_bot=True)
+    go_on = next(c["custom_id"] for row in answer.components for c in row["components"]
+                 if c["custom_id"].startswith("verbo:continuar:"))
+    assert go_on.endswith(":t")
+    count = len(fake.bot_messages(channel, include_deleted=True))
+    pending = await fake.press(answer, go_on)
+    more = await fake.wait_for(lambda: pending.answered and answer_after(fake, channel, count + 1),
+                               60, "the next turn")
+    assert more.content and is_a_turn(more.content, LENGTH) and len(more.content) < LENGTH, \
+        more.content
     assert await bot.terminate() == 0
     clean(bot.stderr)
 

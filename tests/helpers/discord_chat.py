@@ -55,7 +55,7 @@ def replies_to(answer, message) -> bool:
 def generation_mark(message) -> str | None:
     for row in message.components:
         for item in row["components"]:
-            found = re.fullmatch(r"verbo:continuar:(\w+)", item.get("custom_id", ""))
+            found = re.fullmatch(r"verbo:continuar:(\w+)(?::t)?", item.get("custom_id", ""))
             if found:
                 return found[1]
     return None
