@@ -78,29 +78,24 @@ class Conversations:
             await self.answerer.refuse(asker, error, "conversa")
 
     async def open_from_message(self, asker: Asker, message: discord.Message, text: str) -> None:
-        if not await self.admitted(asker):
-            return
-        try:
-            thread = await message.create_thread(name=thread_name(text, message.author.display_name),
-                                                 auto_archive_duration=ARCHIVE_MINUTES)
-        except discord.Forbidden:
-            await self.tell(asker, NEEDS_THREADS)
-            return
-        except discord.HTTPException as error:
-            log.warning("Discord no dejó abrir un hilo en %s: %s", asker.channel_id, error)
-            await self.tell(asker, REFUSED_BY_DISCORD.format(status=error.status))
-            return
-        await self.start(asker, thread, text)
+        if await self.admitted(asker):
+            await self.open(asker, text, lambda: message.create_thread(
+                name=thread_name(text, message.author.display_name),
+                auto_archive_duration=ARCHIVE_MINUTES))
 
     async def open_from_interaction(self, asker: Asker, interaction: discord.Interaction,
                                     text: str) -> None:
-        if not await self.admitted(asker):
-            return
-        await asker.acknowledge()  # opening the thread and the first turn may take over 3 s
-        try:
-            thread = await interaction.channel.create_thread(
+        if await self.admitted(asker):
+            await asker.acknowledge()  # opening the thread and the first turn may take over 3 s
+            await self.open(asker, text, lambda: interaction.channel.create_thread(
                 name=thread_name(text, interaction.user.display_name),
-                type=discord.ChannelType.public_thread, auto_archive_duration=ARCHIVE_MINUTES)
+                type=discord.ChannelType.public_thread, auto_archive_duration=ARCHIVE_MINUTES))
+
+    async def open(self, asker: Asker, text: str, create_thread) -> None:
+        """Open the thread through `create_thread` (one of Discord's two routes), saying plainly
+        why not if Discord refuses, then start the conversation in it."""
+        try:
+            thread = await create_thread()
         except discord.Forbidden:
             await self.tell(asker, NEEDS_THREADS)
             return
