@@ -3,6 +3,7 @@ generated from them). Importing this needs no TensorFlow, so `verbo --help` work
 `train` extra."""
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,16 @@ def default_checkpoint_root() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(os.environ.get("VERBO_CHECKPOINTS", Path(user_cache_dir("verbo")) / "checkpoints"))
+
+
+def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this CPU has bfloat16 arithmetic (AMX or AVX-512 BF16); elsewhere TensorFlow
+    emulates it, slower than float32."""
+    try:
+        flags = set(cpuinfo.read_text().split())
+    except OSError:
+        return False
+    return bool(flags & {"amx_bf16", "avx512_bf16"})
 
 
 def option(default, help: str, flag: str | None = None, **argparse):
@@ -34,6 +45,19 @@ class TrainConfig:
     units: int = option(1024, "unidades de la capa recurrente (o de la MLP del trigrama)")
     embedding_dim: int = option(256, "dimensión de la incrustación de caracteres")
     dropout: float = option(0.0, "dropout antes de la capa de salida")
+    embedding_dropout: float = option(0.0, "dropout sobre la incrustación de caracteres")
+    recurrent_dropout: float = option(0.0, "dropout sobre las conexiones recurrentes (la misma "
+                                           "máscara en toda la ventana)")
+    weight_decay: float = option(0.0, "decaimiento de pesos desacoplado (AdamW); 0 = Adam")
+    ema: float = option(0.0, "momento de la media móvil de los pesos que se valida y exporta "
+                             "(p. ej. 0.999); 0 = los pesos tal cual")
+    warmup: int = option(0, "pasos de subida lineal de la tasa de aprendizaje al empezar")
+    epoch_chars: int | None = option(None, "caracteres por época (por defecto, todo el texto "
+                                           "de entrenamiento)", type=int)
+    teacher: str | None = option(None, "carpeta de un modelo maestro (p. ej. weights/mezcla): "
+                                       "destilación de su distribución del siguiente carácter")
+    teacher_weight: float = option(0.5, "peso de la distribución del maestro frente al carácter "
+                                        "real (0–1)")
     epochs: int = option(20, "épocas como máximo")
     batch_size: int = option(64, "ventanas por lote")
     seq_len: int = option(100, "caracteres por ventana")
@@ -42,8 +66,9 @@ class TrainConfig:
                                   "estanca")
     min_delta: float = option(0.015, "bits/car. que una época debe ganar para contar como mejora")
     patience: int = option(2, "épocas estancadas permitidas antes de parar")
-    mixed_precision: bool = option(False, "precisión mixta bfloat16 (más rápida en CPUs con AMX)",
-                                   flag="--bf16")
+    mixed_precision: bool = option(cpu_has_bf16(), "precisión mixta bfloat16 (por defecto "
+                                   "donde la CPU la calcula: AMX o AVX-512 BF16)", flag="--bf16",
+                                   action=argparse.BooleanOptionalAction)
     stateful: bool = option(False, "entrenamiento con estado sobre ventanas consecutivas")
     max_chars: int | None = option(None, "usa solo el principio del corpus", type=int)
     seed: int = option(1234, "semilla de la inicialización y del orden de las ventanas")

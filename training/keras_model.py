@@ -16,17 +16,26 @@ from training.keras_layers import ShiftedContext
 
 
 def build_model(spec: ModelSpec, *, batch_size: int | None = None,
-                stateful: bool = False, mixed_precision: bool = False):
-    """A Keras model mapping ids (B, T) to logits (B, T, V), float32 logits always."""
+                stateful: bool = False, mixed_precision: bool = False,
+                embedding_dropout: float = 0.0, recurrent_dropout: float = 0.0):
+    """A Keras model mapping ids (B, T) to logits (B, T, V), float32 logits always.
+
+    The dropouts act in training only and have no weights, so they change nothing the serving
+    core reads."""
     compute = "mixed_bfloat16" if mixed_precision else "float32"
     inputs = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="ids")
     x = keras.layers.Embedding(spec.vocab_size, spec.embedding_dim, name="embedding",
                                dtype=compute)(inputs)
+    if embedding_dropout:
+        # variational: one mask per window, the same at every position of it, as for the cell
+        x = keras.layers.Dropout(embedding_dropout, noise_shape=(None, 1, spec.embedding_dim),
+                                 name="embedding_dropout", dtype=compute)(x)
     layer_name = CELLS[spec.cell].keras_layer
     if layer_name is not None:
         layer = getattr(keras.layers, layer_name)
+        extra = {"recurrent_dropout": recurrent_dropout} if recurrent_dropout else {}
         x = layer(spec.units, return_sequences=True, stateful=stateful,
-                  recurrent_initializer="glorot_uniform", name="rnn", dtype=compute)(x)
+                  recurrent_initializer="glorot_uniform", name="rnn", dtype=compute, **extra)(x)
     else:
         x = ShiftedContext(spec.context, name="context", dtype=compute)(x)
         x = keras.layers.Dense(spec.units, activation="tanh", name="mlp", dtype=compute)(x)

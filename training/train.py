@@ -24,6 +24,7 @@ import keras
 import numpy as np
 
 from engine.batch import score_sequences
+from engine.errors import WeightsError
 from engine.kernel import CellKernel
 from engine.spec import ModelSpec
 from engine.vocab import Vocab
@@ -36,6 +37,7 @@ from engine.weights import (
 )
 from training.config import TrainConfig
 from training.curve import learning_curve_png
+from training.distill import TeacherError, mixed_targets, teacher_distributions
 from training.keras_layers import ShiftedContext  # noqa: F401  (registered for loading checkpoints)
 from training.keras_model import build_model, set_weight_arrays, weight_arrays
 from training.text_corpus import Corpus, bible, load_text_corpus
@@ -57,34 +59,79 @@ class TrainState:
     bad_epochs: int = 0
     seconds: float = 0.0
     history: list = field(default_factory=list)
+    warm_start: dict | None = None  # where a fine-tuned run started: that model's figures
 
 
-def make_windows(ids: np.ndarray, seq_len: int, batch: int, stateful: bool,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Input/target windows for one epoch, starting at a random offset.
+def window_positions(length: int, seq_len: int, batch: int, stateful: bool,
+                     rng: np.random.Generator) -> np.ndarray:
+    """Positions (windows × seq_len) into a text of `length` ids for one epoch, from a random
+    offset; the target of position p is the id at p + 1.
 
     Stateful: `batch` contiguous streams, laid out so that row b of batch i+1 continues row b of
     batch i (the hidden state carries over between them).
     """
     offset = int(rng.integers(0, seq_len))
-    data = ids[offset:]
+    usable = length - offset - 1
     if stateful:
-        stream = (len(data) - 1) // batch // seq_len * seq_len
+        stream = usable // batch // seq_len * seq_len
         if stream == 0:
             raise ValueError("demasiado poco texto para este tamaño de lote")
-        xs = np.stack([data[b * stream:(b + 1) * stream] for b in range(batch)])
-        ys = np.stack([data[b * stream + 1:(b + 1) * stream + 1] for b in range(batch)])
+        starts = offset + np.arange(batch) * stream
         n = stream // seq_len
-        x = xs.reshape(batch, n, seq_len).transpose(1, 0, 2).reshape(-1, seq_len)
-        y = ys.reshape(batch, n, seq_len).transpose(1, 0, 2).reshape(-1, seq_len)
-        return x, y
-    n = (len(data) - 1) // seq_len
+        # [window i][row b][t] = starts[b] + i·seq_len + t
+        grid = (starts[None, :, None] + np.arange(n)[:, None, None] * seq_len
+                + np.arange(seq_len)[None, None, :])
+        return grid.reshape(-1, seq_len)
+    n = usable // seq_len
     n -= n % batch
     if n == 0:
         raise ValueError("demasiado poco texto para este tamaño de lote")
-    x = data[: n * seq_len].reshape(n, seq_len)
-    y = data[1: n * seq_len + 1].reshape(n, seq_len)
-    return x, y
+    return offset + np.arange(n * seq_len).reshape(n, seq_len)
+
+
+def make_windows(ids: np.ndarray, seq_len: int, batch: int, stateful: bool,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Input and target windows for one epoch (see `window_positions`)."""
+    positions = window_positions(len(ids), seq_len, batch, stateful, rng)
+    return ids[positions], ids[positions + 1]
+
+
+def make_optimizer(cfg: TrainConfig):
+    """Adam, or AdamW with a weight decay; with a moving average of the weights if asked."""
+    ema = {"use_ema": True, "ema_momentum": cfg.ema} if cfg.ema else {}
+    if cfg.weight_decay:
+        return keras.optimizers.AdamW(learning_rate=cfg.learning_rate,
+                                      weight_decay=cfg.weight_decay, **ema)
+    return keras.optimizers.Adam(learning_rate=cfg.learning_rate, **ema)
+
+
+def averaged_arrays(model) -> dict[str, np.ndarray] | None:
+    """The optimizer's moving average of the weights, by the stable names of `weight_arrays`;
+    None when it keeps none."""
+    optimizer = model.optimizer
+    if not getattr(optimizer, "use_ema", False) or not optimizer.built:
+        return None
+    average = {v.path: np.asarray(a, dtype=np.float32) for v, a in zip(
+        optimizer._trainable_variables, optimizer._model_variables_moving_average)}
+    arrays = {}
+    for layer in model.layers:
+        for i, w in enumerate(layer.weights):
+            arrays[f"{layer.name}.{i}"] = average.get(w.path, np.asarray(w, dtype=np.float32))
+    return arrays
+
+
+class Warmup(keras.callbacks.Callback):
+    """The learning rate rises linearly over the run's first `steps` updates."""
+
+    def __init__(self, steps: int, learning_rate: float):
+        super().__init__()
+        self.steps, self.learning_rate = steps, learning_rate
+
+    def on_train_batch_begin(self, batch, logs=None):
+        done = int(self.model.optimizer.iterations.numpy())
+        if done <= self.steps:
+            self.model.optimizer.learning_rate.assign(
+                self.learning_rate * min(1.0, (done + 1) / self.steps))
 
 
 def as_shipped(arrays: dict) -> dict:
@@ -129,6 +176,7 @@ def export(cfg: TrainConfig, spec: ModelSpec, corpus: Corpus, arrays: dict, stat
         "settings": {k: v for k, v in asdict(cfg).items()
                      if k not in ("out_dir", "checkpoint_dir", "force_export", "fresh")},
         "history": state.history,
+        **({"warm_start": state.warm_start} if state.warm_start else {}),
         "run_id": str(cfg.checkpoints),
     }
     save_model_folder(out, spec, corpus.vocab, arrays, metrics)
@@ -186,9 +234,8 @@ def estimate(cfg: TrainConfig, spec: ModelSpec, state: TrainState, x_size: int,
     if state.history:
         speed = sum(h.get("characters", x_size) for h in state.history) / max(state.seconds, 1e-9)
     else:
-        probe = build_model(spec, batch_size=cfg.batch_size if stateful else None,
-                            stateful=stateful, mixed_precision=cfg.mixed_precision)
-        probe.compile(optimizer=keras.optimizers.Adam(),
+        probe = build_keras_model(cfg, spec, stateful)
+        probe.compile(optimizer=make_optimizer(cfg),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         x = np.zeros((cfg.batch_size, cfg.seq_len), np.int32)
         probe.train_on_batch(x, x)  # the first call traces the step
@@ -197,10 +244,25 @@ def estimate(cfg: TrainConfig, spec: ModelSpec, state: TrainState, x_size: int,
             probe.train_on_batch(x, x)
         speed = 3 * x.size / (time.perf_counter() - started)
     epochs = cfg.epochs - state.epoch
+    x_size = min(x_size, cfg.epoch_chars or x_size)
     per_epoch = x_size / speed
     return (f"estimación: {x_size:,} caracteres por época × {epochs} épocas a ~{speed:,.0f} "
             f"car./s → ~{clock(per_epoch)} por época, ~{clock(per_epoch * epochs)} en total "
             "(menos si la validación deja de mejorar)")
+
+
+def build_keras_model(cfg: TrainConfig, spec: ModelSpec, stateful: bool):
+    return build_model(spec, batch_size=cfg.batch_size if stateful else None, stateful=stateful,
+                       mixed_precision=cfg.mixed_precision,
+                       embedding_dropout=cfg.embedding_dropout,
+                       recurrent_dropout=cfg.recurrent_dropout)
+
+
+def loss_for(cfg: TrainConfig):
+    """Against the true next character, or against a distribution mixed with the teacher's."""
+    if cfg.teacher:
+        return keras.losses.CategoricalCrossentropy(from_logits=True)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
 def train(cfg: TrainConfig, say=log.info) -> TrainState:
@@ -237,28 +299,43 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
         say(f"reanudando desde la época {state.epoch} (mejor {state.best_val:.4f} bits/car.)")
     else:
         state = TrainState(learning_rate=cfg.learning_rate)
-        model = build_model(spec, batch_size=cfg.batch_size if stateful else None,
-                            stateful=stateful, mixed_precision=cfg.mixed_precision)
+        model = build_keras_model(cfg, spec, stateful)
         if cfg.warm_start:
             folder = load_model_folder(Path(cfg.warm_start))
             arrays, kept, new = warm_start_arrays(folder, spec, vocab, weight_arrays(model))
             set_weight_arrays(model, arrays)
+            source = folder.metrics or {}
+            state.warm_start = {"folder": cfg.warm_start, **{
+                k: source[k] for k in ("val_bits_per_char", "epochs_trained", "training_seconds",
+                                       "date") if k in source}}
             say(f"arranque en caliente desde {cfg.warm_start}: {kept} caracteres conservan sus "
                 f"pesos" + (f", {len(new)} empiezan de cero ({''.join(new)})" if new else ""))
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.compile(optimizer=make_optimizer(cfg), loss=loss_for(cfg))
         (ckpt / "spec.json").write_text(spec.to_json())
 
     rng = np.random.default_rng(cfg.seed)
     for _ in range(state.epoch):  # the same offsets as an uninterrupted run
         rng.integers(0, cfg.seq_len)
+    try:
+        teacher = (teacher_distributions(Path(cfg.teacher), vocab, train_ids, ckpt, say)
+                   if cfg.teacher else None)
+    except (TeacherError, WeightsError) as error:
+        raise TrainingError(str(error)) from error
     verbose = 1 if sys.stdout.isatty() else 2
     say(estimate(cfg, spec, state, x_size=len(train_ids), stateful=stateful))
     callbacks = [keras.callbacks.TensorBoard(log_dir=cfg.tensorboard)] if cfg.tensorboard else []
+    if cfg.warmup:
+        callbacks.append(Warmup(cfg.warmup, cfg.learning_rate))
     while state.epoch < cfg.epochs:
         epoch = state.epoch + 1
         model.optimizer.learning_rate.assign(state.learning_rate)
-        x, y = make_windows(train_ids, cfg.seq_len, cfg.batch_size, stateful, rng)
+        positions = window_positions(len(train_ids), cfg.seq_len, cfg.batch_size, stateful, rng)
+        if cfg.epoch_chars:  # whole batches, at least one
+            keep = max(1, cfg.epoch_chars // (cfg.seq_len * cfg.batch_size)) * cfg.batch_size
+            positions = positions[:keep]
+        x, y = train_ids[positions], train_ids[positions + 1]
+        if teacher is not None:
+            y = mixed_targets(teacher, positions, y, cfg.teacher_weight)
         if stateful:
             model.get_layer("rnn").reset_states()
         say(f"época {epoch}/{cfg.epochs}  lr {state.learning_rate:.2e}")
@@ -267,7 +344,7 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
                         verbose=verbose, callbacks=callbacks)
         seconds = time.perf_counter() - started
         train_bits = float(fit.history["loss"][-1]) / LN2
-        arrays = as_shipped(weight_arrays(model))
+        arrays = as_shipped(averaged_arrays(model) or weight_arrays(model))
         folder = ModelFolder(name=cfg.model_name, spec=spec, vocab=vocab, arrays=arrays)
         val = validation_bits(CellKernel(folder), val_chapters)
         state.seconds += seconds
@@ -276,7 +353,8 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
                               "val_bits_per_char": round(val, 4), "seconds": round(seconds, 1),
                               "characters": int(x.size),
                               "learning_rate": state.learning_rate})
-        say(f"  entrenamiento {train_bits:.4f} bits/car.  validación {val:.4f} bits/car.  "
+        said = "pérdida con el maestro" if teacher is not None else "entrenamiento"
+        say(f"  {said} {train_bits:.4f} bits/car.  validación {val:.4f} bits/car.  "
             f"{seconds:.0f} s ({x.size / seconds:,.0f} car./s)")
         improved = val < state.best_val - cfg.min_delta
         if val < state.best_val:

@@ -83,11 +83,11 @@ def add_train(sub) -> None:
                                description="Entrena un modelo; retoma los puntos de control.")
     for f in dataclasses.fields(TrainConfig):
         flag = f.metadata["flag"] or "--" + f.name.replace("_", "-")
-        shown = "no" if f.default in (None, False) else f.default
+        shown = {None: "no", False: "no", True: "sí"}.get(f.default, f.default)
         kwargs = dict(dest=f.name, default=f.default,
                       help=f"{f.metadata['help']} (por defecto: {shown})", **f.metadata["argparse"])
         if f.type in (bool, "bool"):
-            options.add_argument(flag, action="store_true", **kwargs)
+            options.add_argument(flag, **({"action": "store_true"} | kwargs))
         else:
             kind = {"int": int, "float": float}.get(str(f.type))
             if kind is not None:
@@ -154,7 +154,8 @@ def add_serving(sub) -> None:
 
 
 # the benchmarks `verbo bench` runs: `bench/<name>_bench.py`
-BENCHMARKS = ("engine", "models", "load", "device", "discord_soak", "peers")
+BENCHMARKS = ("engine", "models", "load", "device", "discord_soak", "peers", "training",
+              "ablation")
 
 
 def add_bench(sub) -> None:
@@ -169,7 +170,10 @@ def add_bench(sub) -> None:
                                  "coste de cada modelo; load: muchos canales a la vez; device: la "
                                  "cola de inferencia en un dispositivo (-- --simulated sin GPU); "
                                  "discord_soak: el bot contra el Discord falso de las pruebas; peers: el "
-                                 "motor frente a PyTorch y OpenVINO (extra peers)")
+                                 "motor frente a PyTorch y OpenVINO (extra peers); "
+                                 "training: la velocidad de entrenamiento por tamaño de lote; "
+                                 "ablation: lo que da cada cambio de la receta en una tanda "
+                                 "corta")
     positional.add_argument("rest", nargs=argparse.REMAINDER, metavar="-- OPCIONES",
                             help="opciones del benchmark")
 

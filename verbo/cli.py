@@ -248,9 +248,10 @@ def run_discord(config, args) -> int:
 def run_bench(args) -> int:
     import runpy
 
-    if args.which == "engine" and missing_training_packages():
-        return fail("la comparación con el método del notebook usa TensorFlow; instala el "
-                    f"extra: {TRAIN_EXTRA}")
+    if args.which in ("engine", "training", "ablation") and missing_training_packages():
+        why = ("la comparación con el método del notebook usa TensorFlow" if args.which == "engine"
+               else "este benchmark entrena con TensorFlow")
+        return fail(f"{why}; instala el extra: {TRAIN_EXTRA}")
     rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
     sys.argv = [f"verbo bench {args.which}", *rest]
     runpy.run_module(f"bench.{args.which}_bench", run_name="__main__")
