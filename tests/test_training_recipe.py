@@ -11,7 +11,7 @@ from engine.weights import load_model_folder
 from tests.helpers.models import train_tiny
 from training.distill import mixed_targets, run_teacher, softmax, teacher_distributions
 from training.keras_model import build_model, set_weight_arrays
-from training.train import Warmup, averaged_arrays, window_positions
+from training.train import Warmup, averaged_arrays, epoch_part, window_positions
 
 
 def test_stateful_windows_continue_each_stream_across_batches():
@@ -22,6 +22,17 @@ def test_stateful_windows_continue_each_stream_across_batches():
     np.testing.assert_array_equal(windows[1:, :, 0], windows[:-1, :, -1] + 1)
     assert positions.max() + 1 < 10_000  # every target exists
     assert len(np.unique(positions)) == positions.size  # no character read twice
+
+
+def test_short_epochs_take_the_text_in_turn():
+    positions = window_positions(10_000, seq_len=20, batch=8, stateful=True,
+                                 rng=np.random.default_rng(3))
+    per_epoch = 1_000 // (20 * 8) * 8  # windows: whole batches
+    rounds = -(-len(positions) // per_epoch)
+    parts = [epoch_part(positions, epoch, chars=1_000, batch=8) for epoch in range(1, rounds + 2)]
+    assert all(len(p) and len(p) % 8 == 0 for p in parts)
+    np.testing.assert_array_equal(np.concatenate(parts[:rounds]), positions)  # all of it, once
+    np.testing.assert_array_equal(parts[rounds], parts[0])  # then it starts over
 
 
 def test_teacher_rows_are_its_prediction_after_each_position(tiny_models):

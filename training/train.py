@@ -96,6 +96,15 @@ def make_windows(ids: np.ndarray, seq_len: int, batch: int, stateful: bool,
     return ids[positions], ids[positions + 1]
 
 
+def epoch_part(positions: np.ndarray, epoch: int, chars: int, batch: int) -> np.ndarray:
+    """Epoch `epoch`'s share of the windows when an epoch is `chars` characters: the text cut
+    into parts of whole batches, taken in turn, so that successive epochs cover all of it."""
+    per_part = max(1, chars // (positions.shape[1] * batch)) * batch
+    parts = -(-len(positions) // per_part)
+    part = (epoch - 1) % parts
+    return positions[part * per_part:(part + 1) * per_part]
+
+
 def make_optimizer(cfg: TrainConfig):
     """Adam, or AdamW with a weight decay; with a moving average of the weights if asked."""
     ema = {"use_ema": True, "ema_momentum": cfg.ema} if cfg.ema else {}
@@ -330,9 +339,8 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
         epoch = state.epoch + 1
         model.optimizer.learning_rate.assign(state.learning_rate)
         positions = window_positions(len(train_ids), cfg.seq_len, cfg.batch_size, stateful, rng)
-        if cfg.epoch_chars:  # whole batches, at least one
-            keep = max(1, cfg.epoch_chars // (cfg.seq_len * cfg.batch_size)) * cfg.batch_size
-            positions = positions[:keep]
+        if cfg.epoch_chars:
+            positions = epoch_part(positions, epoch, cfg.epoch_chars, cfg.batch_size)
         x, y = train_ids[positions], train_ids[positions + 1]
         if teacher is not None:
             y = mixed_targets(teacher, positions, y, cfg.teacher_weight)
