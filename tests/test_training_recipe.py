@@ -1,5 +1,7 @@
 """The training recipe's parts: stateful windows, the teacher's targets, the weight average, the
-warm-up, and that the training-only dropouts leave the exported weights what the kernel reads."""
+warm-up, that what is validated is what is exported, and that bad options are refused."""
+from dataclasses import replace
+
 import keras
 import numpy as np
 import pytest
@@ -8,10 +10,13 @@ from engine.kernel import CellKernel
 from engine.loading import load_kernel
 from engine.spec import ModelSpec
 from engine.weights import load_model_folder
-from tests.helpers.models import train_tiny
+from tests.helpers.models import TINY, train_tiny
 from training.distill import mixed_targets, run_teacher, softmax, teacher_distributions
-from training.keras_model import build_model, set_weight_arrays
-from training.train import Warmup, averaged_arrays, epoch_part, window_positions
+from training.keras_model import build_model
+from training.recipe import Warmup, averaged_arrays, keep_live_weights
+from training.text_corpus import bible
+from training.train import validation_bits
+from training.windows import epoch_part, window_positions
 
 
 def test_stateful_windows_continue_each_stream_across_batches():
@@ -27,11 +32,12 @@ def test_stateful_windows_continue_each_stream_across_batches():
 def test_short_epochs_take_the_text_in_turn():
     positions = window_positions(10_000, seq_len=20, batch=8, stateful=True,
                                  rng=np.random.default_rng(3))
-    per_epoch = 1_000 // (20 * 8) * 8  # windows: whole batches
-    rounds = -(-len(positions) // per_epoch)
+    batches = len(positions) // 8
+    rounds = batches // (1_000 // (20 * 8))  # parts of about 1,000 characters: 6 batches
     parts = [epoch_part(positions, epoch, chars=1_000, batch=8) for epoch in range(1, rounds + 2)]
-    assert all(len(p) and len(p) % 8 == 0 for p in parts)
-    np.testing.assert_array_equal(np.concatenate(parts[:rounds]), positions)  # all of it, once
+    sizes = {len(p) // 8 for p in parts}
+    assert all(len(p) % 8 == 0 for p in parts) and max(sizes) - min(sizes) <= 1  # none left tiny
+    np.testing.assert_array_equal(np.concatenate(parts[:rounds]), positions[:batches * 8])
     np.testing.assert_array_equal(parts[rounds], parts[0])  # then it starts over
 
 
@@ -69,29 +75,48 @@ def test_mixed_targets_put_the_rest_of_the_mass_on_the_true_character():
     np.testing.assert_allclose(targets.sum(-1), 1.0, atol=4e-3)
 
 
-def tiny_model(**dropouts):
+def tiny_model():
     spec = ModelSpec(cell="gru", vocab_size=12, embedding_dim=8, units=16, dropout=0.1)
-    return build_model(spec, **dropouts)
+    return build_model(spec)
+
+
+def compiled_with_average(momentum: float):
+    model = tiny_model()
+    model.compile(optimizer=keras.optimizers.Adam(0.05, use_ema=True, ema_momentum=momentum),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    keep_live_weights(model)
+    return model
+
+
+def live(model) -> dict:
+    return {f"{layer.name}.{i}": np.asarray(w) for layer in model.layers
+            for i, w in enumerate(layer.weights)}
 
 
 def test_averaged_arrays_are_the_optimizers_moving_average():
-    model = tiny_model()
-    model.compile(optimizer=keras.optimizers.Adam(0.05, use_ema=True, ema_momentum=0.5),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model = compiled_with_average(0.5)
     x = np.random.default_rng(1).integers(0, 12, (4, 10)).astype("int32")
     model.train_on_batch(x, x)
     before = averaged_arrays(model)
     model.train_on_batch(x, x)
-    after, current = averaged_arrays(model), {f"{layer.name}.{i}": np.asarray(w) for layer in
-                                              model.layers for i, w in enumerate(layer.weights)}
+    after, current = averaged_arrays(model), live(model)
     assert set(after) == set(current)
     for name in current:
         np.testing.assert_allclose(after[name], 0.5 * before[name] + 0.5 * current[name],
                                    atol=1e-6)
-        assert not np.allclose(after[name], current[name])  # not simply the weights
     plain = tiny_model()
     plain.compile(optimizer="adam", loss="mse")
     assert averaged_arrays(plain) is None
+
+
+def test_each_epoch_goes_on_from_the_weights_not_the_average():
+    """Keras' fit copies the average into the weights when it returns; training calls fit once
+    per epoch, so it must not."""
+    model = compiled_with_average(0.9)
+    x = np.random.default_rng(1).integers(0, 12, (8, 10)).astype("int32")
+    model.fit(x, x, batch_size=4, epochs=1, verbose=0)
+    average, weights = averaged_arrays(model), live(model)
+    assert all(not np.allclose(average[k], weights[k]) for k in weights)
 
 
 def test_warmup_rises_linearly_then_holds():
@@ -110,18 +135,46 @@ def test_warmup_rises_linearly_then_holds():
     assert seen == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.4, 0.4])
 
 
-def test_training_dropouts_export_weights_the_kernel_reads(tmp_path_factory):
-    cfg, _ = train_tiny(tmp_path_factory, "gru", embedding_dropout=0.2, recurrent_dropout=0.2,
-                        weight_decay=0.01, ema=0.9, warmup=3)
+def test_what_is_validated_is_what_is_exported(tmp_path_factory):
+    """With the average on, the exported folder scores exactly the validation figure recorded,
+    and it holds the average, not the checkpoint's live weights."""
+    cfg, state = train_tiny(tmp_path_factory, "gru", epochs=2, embedding_dropout=0.2,
+                            recurrent_dropout=0.2, weight_decay=0.01, ema=0.9, warmup=3)
     folder = load_model_folder(cfg.output)
-    keras_model = build_model(folder.spec)  # without the dropouts: they act in training only
-    set_weight_arrays(keras_model, folder.arrays)
-    ids, _ = folder.vocab.encode("Y dijo Dios: Sea la luz")
-    sequence = np.concatenate([[folder.vocab.start_id], ids]).astype("int32")
-    expected = keras_model(sequence[None], training=False).numpy()[0]
-    kernel, got = CellKernel(folder), []
-    states = kernel.zero_states(1)
-    for char_id in sequence:
-        logits, states = kernel.step(np.array([char_id]), states)
-        got.append(logits[0])
-    np.testing.assert_allclose(np.array(got), expected, atol=2e-4, rtol=1e-4)
+    corpus = bible()
+    chapters = [corpus.vocab.encode_exact(c.text) for c in corpus.split(TINY["max_chars"]).validation]
+    assert validation_bits(CellKernel(folder), chapters) == pytest.approx(state.best_val, abs=1e-9)
+    checkpoint = keras.models.load_model(cfg.checkpoints / "last.keras")
+    if state.best_epoch == state.epoch:  # the checkpoint holds the exported epoch's live weights
+        assert not np.allclose(checkpoint.get_layer("rnn").get_weights()[0],
+                               folder.arrays["rnn.0"], atol=1e-3)
+
+
+def run_cli(*arguments):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "verbo", "train", *arguments],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--ema", "1.5"], "--ema debe estar entre 0 y 1"),
+    (["--teacher-weight", "2"], "--teacher-weight debe estar entre 0 y 1"),
+    (["--embedding-dropout", "-0.1"], "--embedding-dropout debe estar entre 0 y 1"),
+    (["--teacher", "/no/existe"], "no es la carpeta de un modelo"),
+])
+def test_bad_recipe_options_are_one_clear_line(tmp_path, arguments, message):
+    result = run_cli("--units", "16", "--max-chars", "50000", "--checkpoints", str(tmp_path / "ck"),
+                     "--out", str(tmp_path / "out"), *arguments)
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "ck").exists()  # refused before anything was written
+
+
+def test_resuming_with_other_recipe_options_is_refused(tmp_path_factory):
+    cfg, _ = train_tiny(tmp_path_factory, "gru", ema=0.9)
+    from training.train import TrainingError, train
+
+    with pytest.raises(TrainingError, match="otras opciones"):
+        train(replace(cfg, ema=0.0, epochs=2), say=lambda *_: None)

@@ -36,11 +36,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def teacher_key(folder: Path, ids: np.ndarray) -> str:
-    """Changes with the teacher's files (a mixture's members' too) and with the text."""
+def teacher_key(folder: Path, vocab: Vocab, ids: np.ndarray) -> str:
+    """Changes with the teacher's files (a mixture's members' too), the vocabulary and the
+    text."""
     spec = MixtureSpec.read(folder / "spec.json")
     folders = [folder, *(folder.parent / name for name in (spec.members if spec else ()))]
-    digest = hashlib.sha256(ids.tobytes())
+    digest = hashlib.sha256(ids.tobytes() + "".join(vocab.chars).encode())
     for path in sorted(p for f in folders for p in f.iterdir() if p.is_file()):
         digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
@@ -74,17 +75,20 @@ def teacher_distributions(folder: Path, vocab: Vocab, ids: np.ndarray, cache: Pa
     folder = Path(folder)
     if not (folder / "spec.json").is_file():
         raise TeacherError(f"{folder} no es la carpeta de un modelo (falta spec.json)")
-    key = teacher_key(folder, ids)
+    kernel = load_kernel(folder, AUTO)  # a WeightsError names a missing or broken file
+    key = teacher_key(folder, vocab, ids)
     data, meta = cache / "teacher.npy", cache / "teacher.json"
     if data.exists() and meta.exists() and json.loads(meta.read_text()).get("key") == key:
-        say(f"maestro {folder.name}: distribuciones guardadas en {data}")
-        return np.load(data, mmap_mode="r")
-    kernel = load_kernel(folder, AUTO)
+        probs = np.load(data, mmap_mode="r")
+        if probs.shape == (len(ids), len(vocab.chars)):
+            say(f"maestro {folder.name}: distribuciones guardadas en {data}")
+            return probs
     if list(kernel.vocab.chars) != list(vocab.chars):
         raise TeacherError(f"el maestro {folder.name} tiene otro vocabulario que este corpus; "
                            "la destilación necesita el mismo")
     say(f"maestro {folder.name}: leyendo {len(ids):,} caracteres de entrenamiento")
     probs = run_teacher(kernel, ids, say=say)
+    meta.unlink(missing_ok=True)  # the key is written last: a stopped write is never read back
     np.save(cache / "teacher.tmp.npy", probs)
     (cache / "teacher.tmp.npy").replace(data)
     atomic_write(meta, json.dumps({"key": key, "teacher": str(folder)}).encode())

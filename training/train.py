@@ -37,10 +37,20 @@ from engine.weights import (
 )
 from training.config import TrainConfig
 from training.curve import learning_curve_png
-from training.distill import TeacherError, mixed_targets, teacher_distributions
+from training.distill import TeacherError, teacher_distributions
 from training.keras_layers import ShiftedContext  # noqa: F401  (registered for loading checkpoints)
 from training.keras_model import build_model, set_weight_arrays, weight_arrays
+from training.recipe import (
+    RecipeError,
+    Warmup,
+    averaged_arrays,
+    check_recipe,
+    keep_live_weights,
+    make_optimizer,
+    recipe_of,
+)
 from training.text_corpus import Corpus, bible, load_text_corpus
+from training.windows import EpochBatches, epoch_part, window_positions
 
 LN2 = math.log(2)
 log = logging.getLogger("verbo.train")
@@ -60,87 +70,7 @@ class TrainState:
     seconds: float = 0.0
     history: list = field(default_factory=list)
     warm_start: dict | None = None  # where a fine-tuned run started: that model's figures
-
-
-def window_positions(length: int, seq_len: int, batch: int, stateful: bool,
-                     rng: np.random.Generator) -> np.ndarray:
-    """Positions (windows × seq_len) into a text of `length` ids for one epoch, from a random
-    offset; the target of position p is the id at p + 1.
-
-    Stateful: `batch` contiguous streams, laid out so that row b of batch i+1 continues row b of
-    batch i (the hidden state carries over between them).
-    """
-    offset = int(rng.integers(0, seq_len))
-    usable = length - offset - 1
-    if stateful:
-        stream = usable // batch // seq_len * seq_len
-        if stream == 0:
-            raise ValueError("demasiado poco texto para este tamaño de lote")
-        starts = offset + np.arange(batch) * stream
-        n = stream // seq_len
-        # [window i][row b][t] = starts[b] + i·seq_len + t
-        grid = (starts[None, :, None] + np.arange(n)[:, None, None] * seq_len
-                + np.arange(seq_len)[None, None, :])
-        return grid.reshape(-1, seq_len)
-    n = usable // seq_len
-    n -= n % batch
-    if n == 0:
-        raise ValueError("demasiado poco texto para este tamaño de lote")
-    return offset + np.arange(n * seq_len).reshape(n, seq_len)
-
-
-def make_windows(ids: np.ndarray, seq_len: int, batch: int, stateful: bool,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Input and target windows for one epoch (see `window_positions`)."""
-    positions = window_positions(len(ids), seq_len, batch, stateful, rng)
-    return ids[positions], ids[positions + 1]
-
-
-def epoch_part(positions: np.ndarray, epoch: int, chars: int, batch: int) -> np.ndarray:
-    """Epoch `epoch`'s share of the windows when an epoch is `chars` characters: the text cut
-    into parts of whole batches, taken in turn, so that successive epochs cover all of it."""
-    per_part = max(1, chars // (positions.shape[1] * batch)) * batch
-    parts = -(-len(positions) // per_part)
-    part = (epoch - 1) % parts
-    return positions[part * per_part:(part + 1) * per_part]
-
-
-def make_optimizer(cfg: TrainConfig):
-    """Adam, or AdamW with a weight decay; with a moving average of the weights if asked."""
-    ema = {"use_ema": True, "ema_momentum": cfg.ema} if cfg.ema else {}
-    if cfg.weight_decay:
-        return keras.optimizers.AdamW(learning_rate=cfg.learning_rate,
-                                      weight_decay=cfg.weight_decay, **ema)
-    return keras.optimizers.Adam(learning_rate=cfg.learning_rate, **ema)
-
-
-def averaged_arrays(model) -> dict[str, np.ndarray] | None:
-    """The optimizer's moving average of the weights, by the stable names of `weight_arrays`;
-    None when it keeps none."""
-    optimizer = model.optimizer
-    if not getattr(optimizer, "use_ema", False) or not optimizer.built:
-        return None
-    average = {v.path: np.asarray(a, dtype=np.float32) for v, a in zip(
-        optimizer._trainable_variables, optimizer._model_variables_moving_average)}
-    arrays = {}
-    for layer in model.layers:
-        for i, w in enumerate(layer.weights):
-            arrays[f"{layer.name}.{i}"] = average.get(w.path, np.asarray(w, dtype=np.float32))
-    return arrays
-
-
-class Warmup(keras.callbacks.Callback):
-    """The learning rate rises linearly over the run's first `steps` updates."""
-
-    def __init__(self, steps: int, learning_rate: float):
-        super().__init__()
-        self.steps, self.learning_rate = steps, learning_rate
-
-    def on_train_batch_begin(self, batch, logs=None):
-        done = int(self.model.optimizer.iterations.numpy())
-        if done <= self.steps:
-            self.model.optimizer.learning_rate.assign(
-                self.learning_rate * min(1.0, (done + 1) / self.steps))
+    recipe: dict | None = None  # the options the checkpoint was trained with (recipe_of)
 
 
 def as_shipped(arrays: dict) -> dict:
@@ -244,13 +174,13 @@ def estimate(cfg: TrainConfig, spec: ModelSpec, state: TrainState, x_size: int,
         speed = sum(h.get("characters", x_size) for h in state.history) / max(state.seconds, 1e-9)
     else:
         probe = build_keras_model(cfg, spec, stateful)
-        probe.compile(optimizer=make_optimizer(cfg),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        probe.compile(optimizer=make_optimizer(cfg), loss=loss_for(cfg))
         x = np.zeros((cfg.batch_size, cfg.seq_len), np.int32)
-        probe.train_on_batch(x, x)  # the first call traces the step
+        y = np.eye(spec.vocab_size, dtype=np.float16)[x] if cfg.teacher else x
+        probe.train_on_batch(x, y)  # the first call traces the step
         started = time.perf_counter()
         for _ in range(3):
-            probe.train_on_batch(x, x)
+            probe.train_on_batch(x, y)
         speed = 3 * x.size / (time.perf_counter() - started)
     epochs = cfg.epochs - state.epoch
     x_size = min(x_size, cfg.epoch_chars or x_size)
@@ -261,6 +191,7 @@ def estimate(cfg: TrainConfig, spec: ModelSpec, state: TrainState, x_size: int,
 
 
 def build_keras_model(cfg: TrainConfig, spec: ModelSpec, stateful: bool):
+    """The Keras model `cfg` trains: the spec's layers plus the recipe's training-only dropouts."""
     return build_model(spec, batch_size=cfg.batch_size if stateful else None, stateful=stateful,
                        mixed_precision=cfg.mixed_precision,
                        embedding_dropout=cfg.embedding_dropout,
@@ -278,6 +209,10 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
     """Train (or resume) one model; `say` receives each progress line."""
     keras.utils.set_random_seed(cfg.seed)
     check_name(cfg)
+    try:
+        check_recipe(cfg)
+    except RecipeError as error:
+        raise TrainingError(str(error)) from error
     corpus = load_text_corpus(Path(cfg.corpus), cfg.min_char_count) if cfg.corpus else bible()
     vocab = corpus.vocab  # always the whole corpus's, whatever max_chars keeps
     split = corpus.split(cfg.max_chars)
@@ -304,10 +239,16 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
         if saved_spec != spec:
             raise TrainingError(f"el punto de control {ckpt} es de otro modelo ({saved_spec}); "
                              "usa --fresh para empezar de cero")
+        if state.recipe is not None and state.recipe != recipe_of(cfg):
+            differ = ", ".join(f"{k} {state.recipe.get(k)} ≠ {v}" for k, v in recipe_of(cfg).items()
+                               if state.recipe.get(k) != v)
+            raise TrainingError(f"el punto de control {ckpt} se entrenó con otras opciones "
+                                f"({differ}); repítelas o usa --fresh para empezar de cero")
         model = keras.models.load_model(model_path)
+        keep_live_weights(model)
         say(f"reanudando desde la época {state.epoch} (mejor {state.best_val:.4f} bits/car.)")
     else:
-        state = TrainState(learning_rate=cfg.learning_rate)
+        state = TrainState(learning_rate=cfg.learning_rate, recipe=recipe_of(cfg))
         model = build_keras_model(cfg, spec, stateful)
         if cfg.warm_start:
             folder = load_model_folder(Path(cfg.warm_start))
@@ -320,6 +261,7 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
             say(f"arranque en caliente desde {cfg.warm_start}: {kept} caracteres conservan sus "
                 f"pesos" + (f", {len(new)} empiezan de cero ({''.join(new)})" if new else ""))
         model.compile(optimizer=make_optimizer(cfg), loss=loss_for(cfg))
+        keep_live_weights(model)
         (ckpt / "spec.json").write_text(spec.to_json())
 
     rng = np.random.default_rng(cfg.seed)
@@ -333,23 +275,25 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
     verbose = 1 if sys.stdout.isatty() else 2
     say(estimate(cfg, spec, state, x_size=len(train_ids), stateful=stateful))
     callbacks = [keras.callbacks.TensorBoard(log_dir=cfg.tensorboard)] if cfg.tensorboard else []
-    if cfg.warmup:
-        callbacks.append(Warmup(cfg.warmup, cfg.learning_rate))
+    warmup = Warmup(cfg.warmup, cfg.learning_rate) if cfg.warmup else None
+    callbacks += [warmup] if warmup else []
     while state.epoch < cfg.epochs:
         epoch = state.epoch + 1
         model.optimizer.learning_rate.assign(state.learning_rate)
+        if warmup:
+            warmup.learning_rate = state.learning_rate
         positions = window_positions(len(train_ids), cfg.seq_len, cfg.batch_size, stateful, rng)
         if cfg.epoch_chars:
             positions = epoch_part(positions, epoch, cfg.epoch_chars, cfg.batch_size)
-        x, y = train_ids[positions], train_ids[positions + 1]
-        if teacher is not None:
-            y = mixed_targets(teacher, positions, y, cfg.teacher_weight)
+        if not stateful:  # windows in a fresh order each epoch, the same on a resumed run
+            positions = np.random.default_rng([cfg.seed, epoch]).permutation(positions)
+        batches = EpochBatches(train_ids, positions, cfg.batch_size, teacher, cfg.teacher_weight)
+        characters = len(batches) * cfg.batch_size * cfg.seq_len
         if stateful:
             model.get_layer("rnn").reset_states()
         say(f"época {epoch}/{cfg.epochs}  lr {state.learning_rate:.2e}")
         started = time.perf_counter()
-        fit = model.fit(x, y, batch_size=cfg.batch_size, epochs=1, shuffle=not stateful,
-                        verbose=verbose, callbacks=callbacks)
+        fit = model.fit(batches, epochs=1, shuffle=False, verbose=verbose, callbacks=callbacks)
         seconds = time.perf_counter() - started
         train_bits = float(fit.history["loss"][-1]) / LN2
         arrays = as_shipped(averaged_arrays(model) or weight_arrays(model))
@@ -359,11 +303,11 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
         state.epoch = epoch
         state.history.append({"epoch": epoch, "train_bits_per_char": round(train_bits, 4),
                               "val_bits_per_char": round(val, 4), "seconds": round(seconds, 1),
-                              "characters": int(x.size),
+                              "characters": characters,
                               "learning_rate": state.learning_rate})
         said = "pérdida con el maestro" if teacher is not None else "entrenamiento"
         say(f"  {said} {train_bits:.4f} bits/car.  validación {val:.4f} bits/car.  "
-            f"{seconds:.0f} s ({x.size / seconds:,.0f} car./s)")
+            f"{seconds:.0f} s ({characters / seconds:,.0f} car./s)")
         improved = val < state.best_val - cfg.min_delta
         if val < state.best_val:
             state.best_val, state.best_epoch = val, epoch

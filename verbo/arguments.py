@@ -83,7 +83,8 @@ def add_train(sub) -> None:
                                description="Entrena un modelo; retoma los puntos de control.")
     for f in dataclasses.fields(TrainConfig):
         flag = f.metadata["flag"] or "--" + f.name.replace("_", "-")
-        shown = {None: "no", False: "no", True: "sí"}.get(f.default, f.default)
+        shown = ("no" if f.default is None or f.default is False
+                 else "sí" if f.default is True else f.default)
         kwargs = dict(dest=f.name, default=f.default,
                       help=f"{f.metadata['help']} (por defecto: {shown})", **f.metadata["argparse"])
         if f.type in (bool, "bool"):
@@ -155,7 +156,7 @@ def add_serving(sub) -> None:
 
 # the benchmarks `verbo bench` runs: `bench/<name>_bench.py`
 BENCHMARKS = ("engine", "models", "load", "device", "discord_soak", "peers", "training",
-              "ablation")
+              "ablation", "words")
 
 
 def add_bench(sub) -> None:
@@ -173,7 +174,8 @@ def add_bench(sub) -> None:
                                  "motor frente a PyTorch y OpenVINO (extra peers); "
                                  "training: la velocidad de entrenamiento por tamaño de lote; "
                                  "ablation: lo que da cada cambio de la receta en una tanda "
-                                 "corta")
+                                 "corta; words: la proporción de palabras reales de lo que "
+                                 "escribe cada modelo")
     positional.add_argument("rest", nargs=argparse.REMAINDER, metavar="-- OPCIONES",
                             help="opciones del benchmark")
 

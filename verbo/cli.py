@@ -248,7 +248,7 @@ def run_discord(config, args) -> int:
 def run_bench(args) -> int:
     import runpy
 
-    if args.which in ("engine", "training", "ablation") and missing_training_packages():
+    if args.which in ("engine", "training", "ablation", "words") and missing_training_packages():
         why = ("la comparación con el método del notebook usa TensorFlow" if args.which == "engine"
                else "este benchmark entrena con TensorFlow")
         return fail(f"{why}; instala el extra: {TRAIN_EXTRA}")
