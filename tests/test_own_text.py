@@ -91,10 +91,10 @@ def test_the_split_is_stable_when_the_text_grows_or_is_cut(tmp_path):
 def test_a_fine_tune_extends_the_vocabulary_and_keeps_the_old_rows(tiny_models, tmp_path):
     (tmp_path / "mio.txt").write_text(own_text(), encoding="utf-8")
     base = load_model_folder(tiny_models["gru"])
-    cfg = TrainConfig(corpus=str(tmp_path / "mio.txt"), name="fino", learning_rate=0.0,
+    cfg = TrainConfig(corpus=str(tmp_path / "mio.txt"), name="fino",
                       warm_start=str(tiny_models["gru"]), out_dir=str(tmp_path / "fino"),
                       checkpoint_dir=str(tmp_path / "ck"), tensorboard=str(tmp_path / "tb"),
-                      **(TINY | {"batch_size": 16}))
+                      **(TINY | {"batch_size": 16, "learning_rate": 0.0}))
     train(cfg, say=lambda *_: None)
     assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))  # --tensorboard wrote its log
     tuned = load_model_folder(tmp_path / "fino")

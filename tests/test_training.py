@@ -88,7 +88,7 @@ def test_warm_start_from_a_shipped_folder(tiny_models, tmp_path):
     from training.train import train
     source = json.loads((tiny_models["gru"] / "metrics.json").read_text())
     cfg = TrainConfig(cell="gru", out_dir=str(tmp_path / "out"), checkpoint_dir=str(tmp_path / "ck"),
-                      warm_start=str(tiny_models["gru"]), learning_rate=0.0, **TINY)
+                      warm_start=str(tiny_models["gru"]), **(TINY | {"learning_rate": 0.0}))
     state = train(cfg, say=lambda *_: None)
     # with a zero learning rate the weights stay the shipped ones: the same validation score
     assert state.history[0]["val_bits_per_char"] == pytest.approx(source["val_bits_per_char"],

@@ -51,7 +51,7 @@ class TrainConfig:
     weight_decay: float = option(0.0, "decaimiento de pesos desacoplado (AdamW); 0 = Adam")
     ema: float = option(0.0, "momento de la media móvil de los pesos que se valida y exporta "
                              "(p. ej. 0.999); 0 = los pesos tal cual")
-    warmup: int = option(0, "pasos de subida lineal de la tasa de aprendizaje al empezar")
+    warmup: int = option(30, "pasos de subida lineal de la tasa de aprendizaje al empezar")
     epoch_chars: int | None = option(None, "caracteres por época (por defecto, todo el texto "
                                            "de entrenamiento)", type=int)
     teacher: str | None = option(None, "carpeta de un modelo maestro (p. ej. weights/mezcla): "
@@ -59,9 +59,11 @@ class TrainConfig:
     teacher_weight: float = option(0.5, "peso de la distribución del maestro frente al carácter "
                                         "real (0–1)")
     epochs: int = option(20, "épocas como máximo")
-    batch_size: int = option(64, "ventanas por lote")
+    # 256 streams train 2.1x the characters a second of 64 in float32 and reach a better
+    # validation in less time at the scaled learning rate (docs/models.md, "How fast")
+    batch_size: int = option(256, "ventanas por lote")
     seq_len: int = option(100, "caracteres por ventana")
-    learning_rate: float = option(1e-3, "tasa de aprendizaje inicial (Adam)", flag="--lr")
+    learning_rate: float = option(2e-3, "tasa de aprendizaje inicial (Adam)", flag="--lr")
     lr_decay: float = option(0.3, "factor de la tasa de aprendizaje cuando la validación se "
                                   "estanca")
     min_delta: float = option(0.015, "bits/car. que una época debe ganar para contar como mejora")

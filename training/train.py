@@ -257,7 +257,7 @@ def train(cfg: TrainConfig, say=log.info) -> TrainState:
             source = folder.metrics or {}
             state.warm_start = {"folder": cfg.warm_start, **{
                 k: source[k] for k in ("val_bits_per_char", "epochs_trained", "training_seconds",
-                                       "date") if k in source}}
+                                       "date", "warm_start") if k in source}}
             say(f"arranque en caliente desde {cfg.warm_start}: {kept} caracteres conservan sus "
                 f"pesos" + (f", {len(new)} empiezan de cero ({''.join(new)})" if new else ""))
         model.compile(optimizer=make_optimizer(cfg), loss=loss_for(cfg))

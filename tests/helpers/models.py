@@ -4,9 +4,10 @@ from __future__ import annotations
 from training.config import TrainConfig
 from training.train import train
 
-# float32 whatever the CPU: the tests' numbers do not depend on the machine's bfloat16 units
+# a fixed recipe, float32 whatever the CPU: the tests' models depend neither on `verbo train`'s
+# defaults nor on the machine's bfloat16 units
 TINY = dict(units=32, embedding_dim=16, epochs=1, batch_size=32, seq_len=50, max_chars=120_000,
-            mixed_precision=False)
+            mixed_precision=False, warmup=0, learning_rate=1e-3)
 
 
 def train_tiny(tmp_path_factory, cell: str, **overrides):
