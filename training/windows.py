@@ -36,13 +36,6 @@ def window_positions(length: int, seq_len: int, batch: int, stateful: bool,
     return offset + np.arange(n * seq_len).reshape(n, seq_len)
 
 
-def make_windows(ids: np.ndarray, seq_len: int, batch: int, stateful: bool,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Input and target windows for one epoch (see `window_positions`)."""
-    positions = window_positions(len(ids), seq_len, batch, stateful, rng)
-    return ids[positions], ids[positions + 1]
-
-
 def epoch_part(positions: np.ndarray, epoch: int, chars: int, batch: int) -> np.ndarray:
     """Epoch `epoch`'s share of the windows when an epoch is about `chars` characters: the text
     cut into equal parts of whole batches (the last part no shorter than the others), taken in
