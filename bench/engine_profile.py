@@ -1,5 +1,5 @@
-"""Where the engine's time goes at 1, 64 and 256 rows: py-spy over the whole engine, then ONNX
-Runtime's own profiler inside the int8 step.
+"""Where the engine's time goes at 1, 64 and 256 rows: py-spy over the whole engine, then the int8
+step's parts one by one.
 
     python -m bench.engine_profile [--rows 1 64 256] [--seconds 6] [--backend auto] [--top 8]
 
@@ -11,15 +11,15 @@ Runtime's own profiler inside the int8 step.
    (`engine.sampling`), the batch's bookkeeping (`engine.batch`), the scheduler, the event
    loop. ONNX Runtime's own pool threads are not Python threads and py-spy does not see them:
    those groups are the calling thread's share of the step.
-2. ONNX Runtime's profiler runs the kernel's own step graph (`engine.int8_onnx.Int8Program`) and
-   gives each node's time, grouped by what the node does, told apart by operator and the shapes
-   it reads and writes.
+2. The int8 step's parts (`engine.int8.Int8Program`), each timed alone on the step's own arrays:
+   the product (ONNX Runtime), the pass between products (Numba: `engine.fused_gates`), the
+   logits' scaling, and the quantization of states a step was not handed back (rows that
+   joined or left); beside them the whole step, states carried.
 """
 from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
 import shutil
 import subprocess
@@ -51,6 +51,8 @@ asyncio.run(main(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]))
 # (group, what a frame's text contains), innermost first: the first group a sample's stack
 # reaches from its leaf outwards takes it
 NATIVE_GROUPS = (
+    ("paso: puertas compiladas (Numba)", ("verbo_fused", "step_parallel", "step_serial",
+                                         "quantize_parallel", "quantize_serial")),
     ("paso ORT: productos int8 (MLAS)", ("MlasGemm", "MatMulInteger", "QGemm", "Amx")),
     ("paso ORT: cuantización de las filas", ("Quantize", "ReduceMax", "ReduceAggregator", "Round")),
     ("paso ORT: puertas (sigmoid, tanh)", ("Logistic", "Tanh", "Sigmoid")),
@@ -102,42 +104,45 @@ def py_spy_profile(rows: int, seconds: float,
     return groups, leaves, rate
 
 
-def ort_group(event: dict, vocab_size: int) -> str:
-    """What one node of the step graph does, from its operator and shapes."""
-    op, args = event["args"]["op_name"], event["args"]
-    out_shape = next(iter(args.get("output_type_shape", [{}])[0].values()), [])
-    out_type = next(iter(args.get("output_type_shape", [{}])[0]), "")
-    if op in ("MatMulInteger", "MatMulIntegerToFloat"):  # the second: ORT's fusion with the scaling
-        return "lectura: producto int8" if out_shape[-1:] == [vocab_size] else "productos int8"
-    if op == "Cast":
-        return "cuantización de las filas" if "int8" in out_type else "productos: int32 → float"
-    if op in ("Abs", "ReduceMax", "Max", "Div", "Round"):
-        return "cuantización de las filas"
-    if op in ("Sigmoid", "Tanh", "Sub"):
-        return "puertas"
-    if op == "Gather":
-        return "tabla de entradas"
-    return f"{op} (escalas, sesgos, puertas)"
+def step_parts(rows: int, repeats: int) -> dict[str, float]:
+    """Milliseconds per call of each part of the int8 step, and of the whole step."""
+    import time
 
-
-def ort_profile(rows: int, repeats: int) -> tuple[collections.Counter, float]:
-    """(microseconds per step by group, total node milliseconds per step)."""
-    from engine.int8_onnx import THREADS, Int8Program, session
+    from engine.int8 import Int8Program
     from engine.kernel import CellKernel
 
     kernel = CellKernel(load_model_folder(REPO_WEIGHTS / "gru"), "numpy")
-    model = Int8Program.step_graph(kernel.cell, kernel.dense_w, kernel.dense_b, carried=False)
-    with tempfile.TemporaryDirectory() as tmp:
-        profiled = session(model, THREADS, profile_prefix=str(Path(tmp) / "step"))
-        feeds = {"ids": np.zeros(rows, np.int64), "states": kernel.start_states(rows)}
+    program = Int8Program(kernel.cell, kernel.dense_w, kernel.dense_b)
+    ids = np.full(rows, kernel.vocab.start_id, np.int64)
+    _, states = program.step(ids, kernel.start_states(rows))
+    product = program._handed_on[1]
+    next_states = np.empty_like(states)
+    quantized = np.empty((rows, kernel.cell.units), np.uint8)
+    passes = program._step_parallel if rows >= 8 else program._step_serial
+    quantize = program._quantize_parallel if rows >= 8 else program._quantize_serial
+
+    def whole():
+        nonlocal states
+        states = program.step(ids, states)[1]
+
+    parts = {
+        "producto int8 (ONNX Runtime)": lambda: program._product(quantized),
+        "puertas y estado (Numba)": lambda: passes(
+            product, program.recurrent_scales, kernel.cell.table, ids, states, next_states,
+            quantized, program.q_scale, *program.constants),
+        "logits (escala y sesgo)": lambda: program._logits(product),
+        "cuantizar estados no entregados": lambda: quantize(states, quantized, program.q_scale),
+        "paso entero (estados encadenados)": whole,
+    }
+    timings = {}
+    for name, part in parts.items():
+        for _ in range(5):
+            part()
+        started = time.perf_counter()
         for _ in range(repeats):
-            profiled.run(None, feeds)
-        events = json.loads(Path(profiled.end_profiling()).read_text())
-    groups = collections.Counter()
-    for event in events:
-        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
-            groups[ort_group(event, kernel.vocab_size)] += event["dur"] / repeats
-    return groups, sum(groups.values()) / 1000
+            part()
+        timings[name] = (time.perf_counter() - started) / repeats * 1000
+    return timings
 
 
 def shares(counter: collections.Counter, top: int) -> str:
@@ -151,7 +156,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--backend", default="auto", help="the engine's arithmetic")
     parser.add_argument("--top", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=50, help="steps under ONNX Runtime's profiler")
+    parser.add_argument("--repeats", type=int, default=200, help="calls per timed part")
     args = parser.parse_args()
     for rows in args.rows:
         groups, leaves, rate = py_spy_profile(rows, args.seconds, args.backend)
@@ -160,9 +165,9 @@ def main() -> int:
         print(shares(groups, args.top))
         print("py-spy, marco de Python más interno:")
         print(shares(leaves, args.top))
-        by_group, total = ort_profile(rows, args.repeats)
-        print(f"perfil de ONNX Runtime del paso int8: {total:.3f} ms de nodos por paso")
-        print(shares(by_group, args.top))
+        print("el paso int8 por partes (ms por llamada):")
+        for name, ms in step_parts(rows, args.repeats).items():
+            print(f"  {ms:7.3f}  {name}")
     return 0
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.matmul import LARGE_BATCHES, per_call_ms, product_arguments
-from engine.int8_onnx import Int8Product
+from bench.onnx_graph_step import Int8Product
 from engine.kernel import CellKernel
 from engine.weights import load_model_folder
 

@@ -1,5 +1,5 @@
 """A prototype of a one-row GRU step in two halves, each on one core with its half of the weights
-resident, against the engine's int8 step (`engine.int8_onnx.Int8Program`), in one run,
+resident, against the engine's int8 step (`bench.onnx_graph_step.GraphStep`), in one run,
 alternating child processes.
 
     python -m bench.one_row [--rounds 5] [--steps 2000]
@@ -34,7 +34,8 @@ VARIANTS = ("engine", "halves", "halves_pinned")
 
 def half_graph(cell, dense_w, dense_b, half: int):
     """(ids [1], states [1, U]) -> (partial logits, this half of the next h), int8 products."""
-    from engine.int8_onnx import FLOAT, INT64, Int8Products
+    from bench.onnx_graph_step import Int8Products
+    from engine.int8_onnx import FLOAT, INT64
     from engine.onnx_graph import GraphBuilder
 
     g, U, bound = GraphBuilder(), cell.units, cell.feature_bound

@@ -5,14 +5,14 @@ states in and out) beside the engine's int8 ONNX Runtime step, in one run, alter
                                     [--candidates NAME ...]
 
 Candidates (`NEEDS`):
-- `ort_int8_static` — the engine's step (`engine.int8_onnx.Int8Program.step`): one fixed scale
-  for every state, the cell's `feature_bound` / 127 (a GRU's state is a convex mix of tanh
-  values, so |h| <= 1). Quantizing is one QuantizeLinear node, and a row's numbers never depend
-  on the other rows.
-- `ort_int8_rows` — the same program with each state row quantized on its own scale (Abs,
-  ReduceMax, Div, Round per row), as a cell without a bound gets. (The engine before the fixed
-  scale also handed each step's quantized features on to the next step; `python -m
-  bench.tree_ab --base <commit> --base-backend int8 --backends int8` compares it end to end.)
+- `engine_int8` — the engine's step (`engine.int8.Int8Program`): one int8 product of the state's
+  features by [recurrent | output] weights through ONNX Runtime, handed on with the states it
+  returns, and one Numba-compiled pass for the gates (`engine.fused_gates`).
+- `graph_int8_static` — the engine's step before it (`bench.onnx_graph_step.GraphStep`): the
+  whole step as one ONNX Runtime graph, node by node, with one fixed scale for every state, the
+  cell's `feature_bound` / 127 (a GRU's state is a convex mix of tanh values, so |h| <= 1).
+- `graph_int8_rows` — the same graph with each state row quantized on its own scale (Abs,
+  ReduceMax, Div, Round per row), as a cell without a bound would get.
 - `openvino_bf16` — the MatMul-form step (`bench.peers.openvino_matmul_gru`) on OpenVINO's CPU
   plugin at its default precision (bfloat16 on AMX).
 - `openvino_fp32` — the same forced to float32.
@@ -40,24 +40,34 @@ import numpy as np
 from bench.common import json_child
 from engine.weights import REPO_WEIGHTS, load_model_folder
 
-NEEDS = {"ort_int8_rows": ("onnxruntime",), "ort_int8_static": ("onnxruntime",),
+NEEDS = {"engine_int8": ("onnxruntime", "numba"), "graph_int8_rows": ("onnxruntime",),
+         "graph_int8_static": ("onnxruntime",),
          "openvino_bf16": ("openvino",), "openvino_fp32": ("openvino",),
          "openvino_int8_static": ("openvino",)}
 
 
-def ort_step(folder, per_row: bool):
-    """The engine's int8 step (`engine.int8_onnx.Int8Program`): its cell's fixed state scale, or
+def engine_step(folder):
+    """The engine's int8 step (`engine.int8.Int8Program`)."""
+    from engine.int8 import Int8Program
+    from engine.kernel import CellKernel
+
+    kernel = CellKernel(folder, "numpy")
+    return Int8Program(kernel.cell, kernel.dense_w, kernel.dense_b).step
+
+
+def graph_step(folder, per_row: bool):
+    """The one-graph step (`bench.onnx_graph_step.GraphStep`): its cell's fixed state scale, or
     with `per_row` each state row on its own scale, as a cell without a `feature_bound` gets."""
     import copy
 
-    from engine.int8_onnx import Int8Program
+    from bench.onnx_graph_step import GraphStep
     from engine.kernel import CellKernel
 
     kernel = CellKernel(folder, "numpy")
     cell = copy.copy(kernel.cell)
     if per_row:
         cell.feature_bound = None
-    return Int8Program(cell, kernel.dense_w, kernel.dense_b).step
+    return GraphStep(cell, kernel.dense_w, kernel.dense_b).step
 
 
 def openvino_fake_quantize(x, low, high, levels):
@@ -96,8 +106,10 @@ def openvino_step(folder, precision: str, int8: bool = False):
 
 
 def make(name: str, folder):
-    if name in ("ort_int8_rows", "ort_int8_static"):
-        return ort_step(folder, per_row=name == "ort_int8_rows")
+    if name == "engine_int8":
+        return engine_step(folder)
+    if name in ("graph_int8_rows", "graph_int8_static"):
+        return graph_step(folder, per_row=name == "graph_int8_rows")
     if name == "openvino_bf16":
         return openvino_step(folder, "")
     if name == "openvino_fp32":

@@ -26,9 +26,9 @@ def _keras_missing() -> str | None:
 
 
 def _int8_missing() -> str | None:
-    from engine.int8_onnx import unavailable_reason
+    from engine import fused_gates, int8_onnx
 
-    return unavailable_reason()
+    return int8_onnx.unavailable_reason() or fused_gates.unavailable_reason()
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,11 @@ class Arithmetic:
 ARITHMETICS: dict[str, Arithmetic] = {a.name: a for a in (
     Arithmetic("numpy", "engine.numpy_ops:NumpyProgram", "float32 in NumPy (the reference)",
                "float32 en NumPy (la referencia)"),
-    Arithmetic("int8", "engine.int8_onnx:Int8Program",
-               "int8 products through ONNX Runtime, within 0.001 bits/char of float32",
-               "productos int8 con ONNX Runtime (a menos de 0,001 bits/car. de float32)",
+    Arithmetic("int8", "engine.int8:Int8Program",
+               "int8 products through ONNX Runtime, the gates compiled by Numba, within 0.001"
+               " bits/char of float32",
+               "productos int8 con ONNX Runtime y puertas compiladas con Numba (a menos de 0,001"
+               " bits/car. de float32)",
                0.05, _int8_missing),
     Arithmetic("device", "engine.device:DeviceProgram",
                "float32 in Keras operations on TensorFlow or JAX (KERAS_BACKEND), for a GPU",

@@ -9,9 +9,9 @@ The embedding is folded into the input projection (a vocabulary x gates table), 
 table lookup and one matrix product per gate block.
 
 A recurrent cell's `step` and `features` are written once, over an operations namespace `o`
-(`engine.ops`): NumPy (`engine.numpy_ops`), the ONNX graph builder with int8 products
-(`engine.int8_onnx`) and Keras operations (`engine.device`) each implement the same few
-operations, so every arithmetic runs the same formula. The weight loader asks `shapes`; training
+(`engine.ops`): NumPy (`engine.numpy_ops`), one unit's numbers compiled by Numba for the int8
+arithmetic (`engine.fused_gates`) and Keras operations (`engine.device`) each implement the same
+few operations, so every arithmetic runs the same formula. The weight loader asks `shapes`; training
 asks `keras_layer`. Adding a cell is adding a class here and to `CELLS`.
 """
 from __future__ import annotations

@@ -1,19 +1,9 @@
-"""The int8 arithmetic (`VERBO_BACKEND=int8`, and what `auto` picks on a CPU): a recurrent cell's
-whole step and its readout as one ONNX Runtime graph, one call per character, on every core.
+"""ONNX Runtime for the int8 arithmetic (`engine.int8`): weights quantized per output column, and
+the one product it runs, uint8 rows times int8 weights with exact int32 sums (`MatMulInteger`,
+MLAS kernels: AMX where the CPU has it).
 
-The recurrent weights and the output layer's are quantized once, per output column (symmetric
-int8, scale = the column's largest |w| / 127). What they multiply, a cell's features (its h), is
-bounded by the cell's `feature_bound` (|h| <= 1 for the GRU, the LSTM and the SimpleRNN:
-`engine.cells` says why), so it is quantized on that one fixed scale, bound / 127, by one
-QuantizeLinear node; a cell without a bound would have each row quantized on its own scale, its
-largest |h| / 127. Either way a row's numbers never depend on the other rows of its batch. The
-products of the integers are exact (int32 sums through `MatMulInteger`, MLAS kernels: whatever
-the CPU has), so a seeded generation is reproducible whatever shares its batch;
-tests/test_int8_onnx.py bounds the cost in bits per character on the shipped models.
-
-The graph is the cell's own `step` (`engine.cells`) written through `OnnxOps`. Why ONNX Runtime
-rather than TensorFlow or NumPy, and why uint8 rows against int8 weights: `python -m
-bench.int8_matmul` re-measures it (the figures are in docs/speed.md).
+Why ONNX Runtime rather than TensorFlow or NumPy, and why uint8 rows against int8 weights:
+`python -m bench.int8_matmul` re-measures it (the figures are in docs/speed.md).
 """
 from __future__ import annotations
 
@@ -25,7 +15,8 @@ from engine.onnx_graph import GraphBuilder
 
 THREADS = 0  # ONNX Runtime's default: one thread per core
 SHIFT = 128
-FLOAT, INT64, UINT8 = 1, 7, 2  # onnx.TensorProto's element types (onnx is imported only when used)
+# onnx.TensorProto's element types (onnx is imported only when used)
+FLOAT, UINT8, INT32, INT64 = 1, 2, 6, 7
 
 
 def quantize_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -42,60 +33,6 @@ def unavailable_reason() -> str | None:
         return (f"el cálculo int8 usa ONNX Runtime y falta {' y '.join(missing)} "
                 f"(pip install {' '.join(missing)})")
     return None
-
-
-class Int8Products:
-    """Adds int8 products `x @ w[:, start:stop]` to a graph: x quantized (once, however many
-    column blocks use it), an exact integer product, the result scaled back to float32. Blocks
-    rather than one product cut afterwards: ONNX Runtime's Split copies (ONNX Runtime's profile
-    of the step, `bench.int8_matmul`, shows the difference)."""
-
-    def __init__(self, graph, w: np.ndarray, bound: float | None = None):
-        """`bound`: the largest |x| any row can have: x on the fixed scale bound / 127 (a value
-        past it saturates to ±127); None: each row of x on its own scale."""
-        self.graph = graph
-        self.weights, self.scales = quantize_columns(np.asarray(w, np.float32))
-        self.bound = bound
-        self._quantized: dict[str, tuple[str, str | None]] = {}
-
-    def quantized(self, x: str) -> tuple[str, str | None]:
-        """(uint8 rows of x, their row scales, or None on the fixed scale), quantized once."""
-        if x not in self._quantized:
-            self._quantized[x] = self._quantize(x) if self.bound is None else (
-                self._quantize_fixed(x), None)
-        return self._quantized[x]
-
-    def _quantize_fixed(self, x: str) -> str:
-        g = self.graph
-        # q = round(x / scale) + SHIFT, saturated to uint8: ±bound is ±127 around the zero point
-        return g.op("QuantizeLinear", x, g.constant(np.float32(self.bound / 127), "state_scale"),
-                    g.constant(np.uint8(SHIFT), "shift"))
-
-    def _quantize(self, x: str) -> tuple[str, str]:
-        g = self.graph
-        # the row's scale: its largest |x| / 127 (any positive number where the row is all zeros)
-        row_max = g.op("Max", g.op("ReduceMax", g.op("Abs", x), keepdims=1, axes=[1]),
-                       g.constant(np.float32(1e-30), "tiny"))
-        row_scale = g.op("Div", row_max, g.constant(np.float32(127), "q_max"))
-        # q = round(x / scale) in [-127, 127], shifted to uint8 around the zero point SHIFT
-        rounded = g.op("Round", g.op("Div", x, row_scale))
-        shift = g.constant(np.float32(SHIFT), "shift")
-        return g.op("Cast", g.op("Add", rounded, shift), to=UINT8), row_scale
-
-    def __call__(self, x: str, start: int = 0, stop: int | None = None) -> str:
-        g = self.graph
-        quantized, row_scale = self.quantized(x)
-        columns = slice(start, stop)
-        product = g.op("MatMulInteger", quantized,
-                       g.constant(np.ascontiguousarray(self.weights[:, columns]), "weights"),
-                       g.constant(np.uint8(SHIFT), "zero_point"))
-        column_scales = self.scales[None, columns]
-        if row_scale is None:  # the fixed scale, folded into the columns' once
-            outer_scale = g.constant((column_scales * np.float32(self.bound / 127)).astype(
-                np.float32), "scales")
-        else:
-            outer_scale = g.op("Mul", row_scale, g.constant(column_scales, "scales"))
-        return g.op("Mul", g.op("Cast", product, to=FLOAT), outer_scale)
 
 
 def session(model, threads: int, profile_prefix: str | None = None):
@@ -116,99 +53,11 @@ def session(model, threads: int, profile_prefix: str | None = None):
                                         providers=["CPUExecutionProvider"])
 
 
-class Int8Product:
-    """x @ w (+ bias) with int8 weights and int8 inputs (on the fixed scale `bound` / 127, or
-    each row on its own: `Int8Products`), int32 sums."""
-
-    def __init__(self, w: np.ndarray, bias: np.ndarray | None = None, bound: float | None = None):
-        g = GraphBuilder()
-        y = Int8Products(g, w, bound)("x")
-        if bias is not None:
-            y = g.op("Add", y, g.constant(np.asarray(bias, np.float32), "bias"))
-        self.session = session(g.model([("x", FLOAT, [None, len(w)])], [("y", y)]), THREADS)
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"x": np.ascontiguousarray(x, np.float32)})[0]
+def integer_product(w: np.ndarray):
+    """The model x @ w: uint8 rows (zero point SHIFT) times int8 weights, exact int32 sums."""
+    g = GraphBuilder()
+    y = g.op("MatMulInteger", "x", g.constant(np.ascontiguousarray(w, np.int8), "weights"),
+             g.constant(np.uint8(SHIFT), "zero_point"))
+    return g.model([("x", UINT8, [None, w.shape[0]])], [("y", y, INT32)])
 
 
-class OnnxOps:
-    """The operations of `engine.ops` as nodes of one ONNX graph; products in int8. Gate by gate,
-    so that nothing is cut apart afterwards (ONNX Runtime's Split copies)."""
-
-    def __init__(self, graph: GraphBuilder, bound: float | None = None):
-        """`bound`: the cell's `feature_bound`, what every product's x is quantized by."""
-        self.graph, self.bound = graph, bound
-        self._products: dict[int, Int8Products] = {}  # by id() of the weights: quantized once
-
-    def _value(self, x):
-        return self.graph.constant(np.asarray(x, np.float32), "value") if isinstance(
-            x, np.ndarray) else x
-
-    def gathers(self, table, ids, parts):
-        width = table.shape[1] // parts
-        return [self.graph.op("Gather", self.graph.constant(np.ascontiguousarray(
-            table[:, k * width:(k + 1) * width], np.float32), "table"), ids, axis=0)
-            for k in range(parts)]
-
-    def products(self, x, w, parts):
-        if id(w) not in self._products:
-            self._products[id(w)] = Int8Products(self.graph, w, self.bound)
-        product, width = self._products[id(w)], w.shape[1] // parts
-        return [product(x, k * width, (k + 1) * width) for k in range(parts)]
-
-    def split(self, x, widths):
-        return self.graph.split(x, widths)
-
-    def concat(self, parts):
-        return self.graph.op("Concat", *parts, axis=1)
-
-    def add(self, a, b):
-        return self.graph.op("Add", self._value(a), self._value(b))
-
-    def sub(self, a, b):
-        return self.graph.op("Sub", self._value(a), self._value(b))
-
-    def mul(self, a, b):
-        return self.graph.op("Mul", self._value(a), self._value(b))
-
-    def sigmoid(self, x):
-        return self.graph.op("Sigmoid", x)
-
-    def tanh(self, x):
-        return self.graph.op("Tanh", x)
-
-
-class Int8Program:
-    """A recurrent cell and its output layer with int8 products, on every core from one row up.
-
-    `step` is the cell's whole step and the readout of the new states in one call, one graph;
-    `readout` alone is the same int8 readout, so logits are the same numbers whichever way they
-    were asked for.
-    """
-
-    label = "int8 (ONNX Runtime)"
-    steps_per_call = 1
-
-    def __init__(self, cell, dense_w: np.ndarray, dense_b: np.ndarray):
-        self.session = session(self.step_graph(cell, dense_w, dense_b), THREADS)
-        self.features = cell.features
-        self.dense = Int8Product(dense_w, dense_b, cell.feature_bound)
-
-    @staticmethod
-    def step_graph(cell, dense_w, dense_b):
-        """The step and the readout of its new states as an ONNX model."""
-        g = GraphBuilder()
-        states, features = cell.step(OnnxOps(g, cell.feature_bound), "ids", "states")
-        readout = Int8Products(g, dense_w, cell.feature_bound)
-        logits = g.op("Add", readout(features), g.constant(dense_b, "dense_b"))
-        return g.model([("ids", INT64, [None]), ("states", FLOAT, [None, cell.state_size])],
-                       [("logits", logits), ("next_states", states)])
-
-    def readout(self, states: np.ndarray) -> np.ndarray:
-        from engine.numpy_ops import NUMPY
-
-        return self.dense(self.features(NUMPY, states))
-
-    def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return tuple(self.session.run(None, {"ids": np.asarray(ids, np.int64),
-                                             "states": np.ascontiguousarray(states, np.float32)}))

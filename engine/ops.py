@@ -1,10 +1,11 @@
 """The operations a cell's step is written in (`engine.cells`), declared once.
 
 Three namespaces implement them: `engine.numpy_ops.NUMPY` (float32 NumPy arrays),
-`engine.int8_onnx.OnnxOps` (nodes of an ONNX graph, int8 products) and
-`engine.device.KerasOps` (Keras 3 operations, compiled by TensorFlow or JAX). Values are whatever
-the namespace computes with (arrays, graph names, tensors); weights and biases are NumPy arrays
-the namespace turns into its constants.
+`engine.fused_gates.ScalarOps` (one unit's numbers as source text, compiled by Numba into the
+int8 arithmetic's pass between its products) and `engine.device.KerasOps` (Keras 3 operations,
+compiled by TensorFlow or JAX). Values are whatever the namespace computes with (arrays,
+expressions, tensors); weights and biases are NumPy arrays the namespace turns into its
+constants.
 """
 from __future__ import annotations
 

@@ -1,7 +1,11 @@
 """The SQLite backend of the session store: one file, the embedded default.
 
-Each write is one `BEGIN IMMEDIATE` transaction (writers are serialised across processes; WAL
-journal, synchronous=FULL: committed means on disk). Other processes' commits are noticed through
+Writes are `BEGIN IMMEDIATE` transactions (writers are serialised across processes; WAL
+journal, synchronous=FULL: committed means on disk), and a caller's change is acknowledged once
+its transaction has committed. Changes asked for while a commit waits for the disk go together
+into the next transaction (a group commit: one wait for the disk for all of them, each in its own
+savepoint so that a change that fails is undone alone), so that 256 generations ending at once
+wait for one or two commits, not 256 in a row. Other processes' commits are noticed through
 `PRAGMA data_version`. The schema is migrated by `PRAGMA user_version`, one step at a time.
 """
 from __future__ import annotations
@@ -41,6 +45,8 @@ class SqliteBackend:
         except (OSError, sqlite3.Error) as error:
             raise StoreError(f"no se puede abrir la base de datos {self.path}: {error}") from None
         self._lock = threading.Lock()
+        self._queued: list[tuple[str, object, asyncio.Future]] = []  # changes for the next commit
+        self._committer: asyncio.Task | None = None
         self._migrate()
         self._data_version = self._pragma_data_version()
 
@@ -108,38 +114,79 @@ class SqliteBackend:
         changed, self._data_version = version != self._data_version, version
         return changed
 
-    def _transaction(self, channel: str, change) -> StoredChannel | None:
+    def _change(self, channel: str, change) -> StoredChannel | None:
+        """Within a transaction: read the channel's row, write `change(row)`'s columns."""
+        row = self._select(channel)
+        columns = change(row)
+        if columns is None:
+            return None
+        columns = columns | {"version": (row.version if row else 0) + 1, "updated": time.time()}
+        if "settings" in columns:
+            columns["settings"] = json.dumps(columns["settings"])
+        if row is None:
+            columns.setdefault("settings", "{}")
+            names = ", ".join(["channel", *columns])
+            marks = ", ".join("?" * (len(columns) + 1))
+            self._db.execute(f"INSERT INTO channels ({names}) VALUES ({marks})",
+                             (channel, *columns.values()))
+        else:
+            assignments = ", ".join(f"{name} = ?" for name in columns)
+            self._db.execute(f"UPDATE channels SET {assignments} WHERE channel = ?",
+                             (*columns.values(), channel))
+        return self._select(channel)
+
+    def _transactions(self, changes: list[tuple[str, object]]) -> list[tuple[bool, object]]:
+        """Every change in one transaction and one commit, each in its own savepoint:
+        (True, the row afterwards or None) or (False, the error that undid it), in order. A
+        failed commit raises, and none of them happened."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                row = self._select(channel)
-                columns = change(row)
-                if columns is not None:
-                    columns = columns | {"version": (row.version if row else 0) + 1,
-                                         "updated": time.time()}
-                    if "settings" in columns:
-                        columns["settings"] = json.dumps(columns["settings"])
-                    if row is None:
-                        columns.setdefault("settings", "{}")
-                        names = ", ".join(["channel", *columns])
-                        marks = ", ".join("?" * (len(columns) + 1))
-                        self._db.execute(f"INSERT INTO channels ({names}) VALUES ({marks})",
-                                         (channel, *columns.values()))
-                    else:
-                        assignments = ", ".join(f"{name} = ?" for name in columns)
-                        self._db.execute(f"UPDATE channels SET {assignments} WHERE channel = ?",
-                                         (*columns.values(), channel))
+                outcomes = []
+                for channel, change in changes:
+                    self._db.execute("SAVEPOINT one_change")
+                    try:
+                        outcomes.append((True, self._change(channel, change)))
+                    except Exception as error:
+                        self._db.execute("ROLLBACK TO one_change")
+                        outcomes.append((False, error))
+                    self._db.execute("RELEASE one_change")
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            return self._select(channel) if columns is not None else None
+            return outcomes
 
     async def transaction(self, channel: str, change) -> StoredChannel | None:
         """Read the channel's row and write `change(row)`'s columns (None: write nothing),
-        atomically across processes; the row as it is afterwards, or None."""
-        return await asyncio.to_thread(self._transaction, channel, change)
+        atomically across processes; the row as it is afterwards, or None, once committed.
+        A caller that stops waiting does not undo it: the change commits all the same."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self._queued.append((channel, change, done))
+        if self._committer is None or self._committer.done():
+            self._committer = loop.create_task(self._commit_queued())
+        return await asyncio.shield(done)
+
+    async def _commit_queued(self) -> None:
+        """Commit what is queued, as one transaction, until nothing is (see the docstring)."""
+        while self._queued:
+            group, self._queued = self._queued, []
+            try:
+                outcomes = await asyncio.to_thread(
+                    self._transactions, [(channel, change) for channel, change, _ in group])
+            except asyncio.CancelledError:
+                for *_, done in group:
+                    done.cancel()
+                raise
+            except BaseException as error:  # the commit failed: none of them happened
+                outcomes = [(False, error)] * len(group)
+            for (*_, done), (ok, value) in zip(group, outcomes):
+                if not done.done():
+                    done.set_result(value) if ok else done.set_exception(value)
 
     async def close(self) -> None:
+        if self._committer is not None and not self._committer.done():
+            await asyncio.shield(self._committer)  # what was asked for commits before closing
         with self._lock:
             self._db.close()

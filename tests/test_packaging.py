@@ -61,7 +61,7 @@ def test_the_console_serves_the_shipped_model_without_tensorflow(without_tensorf
 def test_the_console_serves_in_int8_and_says_so(without_tensorflow, tmp_path):
     result = run(["-m", "verbo", "ask", "!estado"], without_tensorflow, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "cálculo: int8 (ONNX Runtime)" in result.stdout
+    assert "cálculo: int8 (ONNX Runtime + Numba)" in result.stdout
 
 
 def test_without_onnxruntime_auto_serves_in_float32_and_int8_names_the_package(

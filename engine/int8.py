@@ -1,0 +1,102 @@
+"""The int8 arithmetic (`VERBO_BACKEND=int8`, and what `auto` picks on a CPU): per character, one
+int8 matrix product through ONNX Runtime and one compiled pass for everything else.
+
+The recurrent weights and the output layer's are quantized once, per output column (symmetric
+int8: `engine.int8_onnx.quantize_columns`) and put side by side, [recurrent | output], so one
+product of a state's quantized features gives both its next-character logits and the
+recurrent sums its next step needs: the step hands that product on with the states it returns
+(`engine.kernel`'s rule: returned states are read-only, so it still belongs to them) and the
+next step, given those very states, starts from it. States it was not handed back (rows joined
+or left) are quantized and multiplied first.
+
+What the products multiply, a cell's features (its h), is bounded by the cell's `feature_bound`
+(|h| <= 1 for the GRU, the LSTM and the SimpleRNN: `engine.cells` says why), so it is quantized
+on one fixed scale, bound / 127, and the integer sums are exact: a row's numbers never depend on
+the other rows of its batch, and a seeded generation is the same alone or in any batch
+(tests/test_int8.py). The pass between two products (the input table, the gates, the new state,
+its quantization) is `engine.fused_gates`, compiled from the cell's own `step`.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from engine.fused_gates import compiled_module, trace
+from engine.int8_onnx import THREADS, integer_product, quantize_columns, session
+
+# from this many rows on the pass runs on every core; below, one core does it sooner than the
+# others wake up (`python -m bench.step_candidates`)
+PARALLEL_ROWS = 8
+# Numba's parallel loops, run one at a time in the process: its fallback thread pool
+# ("workqueue", where OpenMP is missing) must not be entered from two threads at once
+_PARALLEL = threading.Lock()
+
+
+class Int8Program:
+    """A recurrent cell and its output layer: int8 products, one compiled pass per step."""
+
+    label = "int8 (ONNX Runtime + Numba)"
+    steps_per_call = 1
+
+    def __init__(self, cell, dense_w: np.ndarray, dense_b: np.ndarray):
+        if cell.feature_bound is None:
+            raise ValueError(f"el cálculo int8 necesita una celda acotada; {cell.name} no lo es")
+        self.cell, self.features = cell, cell.features
+        source, constants = trace(cell)
+        module = compiled_module(cell.name, source)
+        self._step_parallel, self._step_serial = module.step_parallel, module.step_serial
+        self._quantize_parallel, self._quantize_serial = (module.quantize_parallel,
+                                                          module.quantize_serial)
+        recurrent, recurrent_scales = quantize_columns(cell.recurrent_weights)
+        output, output_scales = quantize_columns(dense_w)
+        self.q_scale = np.float32(cell.feature_bound / 127)
+        self.gate_width = recurrent.shape[1]
+        # the fixed scale folded into the columns' once
+        self.recurrent_scales = (recurrent_scales * self.q_scale).astype(np.float32)
+        self.output_scales = (output_scales * self.q_scale).astype(np.float32)
+        self.dense_b = np.asarray(dense_b, np.float32)
+        self.session = session(integer_product(np.concatenate([recurrent, output], axis=1)),
+                               THREADS)
+        self.constants = tuple(constants)
+        self._handed_on: tuple[np.ndarray, np.ndarray] | None = None  # (states, their product)
+
+    def _run(self, parallel, serial, rows: int, *arguments) -> None:
+        if rows >= PARALLEL_ROWS:
+            with _PARALLEL:
+                parallel(*arguments)
+        else:
+            serial(*arguments)
+
+    def _product(self, quantized: np.ndarray) -> np.ndarray:
+        """[recurrent sums | output sums] of quantized features, int32."""
+        return self.session.run(None, {"x": quantized})[0]
+
+    def _logits(self, product: np.ndarray) -> np.ndarray:
+        return product[:, self.gate_width:].astype(np.float32) * self.output_scales + self.dense_b
+
+    def _product_of(self, states: np.ndarray) -> np.ndarray:
+        handed_on = self._handed_on  # read once: another thread may replace it meanwhile
+        if handed_on is not None and handed_on[0] is states:
+            return handed_on[1]
+        states = np.ascontiguousarray(states, np.float32)
+        quantized = np.empty((len(states), self.cell.units), np.uint8)
+        self._run(self._quantize_parallel, self._quantize_serial, len(states),
+                  states, quantized, self.q_scale)
+        return self._product(quantized)
+
+    def readout(self, states: np.ndarray) -> np.ndarray:
+        return self._logits(self._product_of(states))
+
+    def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        product = self._product_of(states)
+        states = np.ascontiguousarray(states, np.float32)
+        rows = len(states)
+        next_states = np.empty((rows, self.cell.state_size), np.float32)
+        quantized = np.empty((rows, self.cell.units), np.uint8)
+        self._run(self._step_parallel, self._step_serial, rows, product, self.recurrent_scales,
+                  self.cell.table, np.asarray(ids, np.int64), states, next_states, quantized,
+                  self.q_scale, *self.constants)
+        next_product = self._product(quantized)
+        self._handed_on = (next_states, next_product)
+        return self._logits(next_product), next_states
