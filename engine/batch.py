@@ -59,7 +59,7 @@ class BatchRow:
     started: float = 0.0
     position: int = 0  # input characters consumed (kept up to date by Batch.sync)
     target: int = -1  # characters to generate: the job's, or fewer once a stop was sampled
-    generated: list = field(default_factory=list)
+    generated: list = field(default_factory=list)  # up to the batch's last `sync`
     posted: int = 0  # how many of `generated` the scheduler has handed to the event loop
     logprobs: np.ndarray | None = None
 
@@ -80,6 +80,9 @@ class Batch:
         # the next-character logits of `states`, row by row, as the last `kernel.step` returned
         # them (None: to be read out)
         self.logits: np.ndarray | None = None
+        # each step's (ids, rows that sampled, or None: every row) not yet in the rows'
+        # `generated`: a list per step costs one call per hand-over instead of one per row
+        self._steps: list[tuple[np.ndarray, np.ndarray | None]] = []
         self._rebuild()
 
     def __len__(self) -> int:
@@ -120,13 +123,29 @@ class Batch:
             self.min_lengths = np.array([j.min_length for j in jobs], np.int64)
 
     def sync(self) -> None:
-        """Copy the arrays' progress back into the row objects."""
+        """Copy the arrays' progress, and the characters sampled, back into the row objects."""
+        self._record_generated()
         for i, row in enumerate(self.rows):
             row.position = int(self.positions[i])
             row.draws = int(self.draws[i])
             row.target = int(self.targets[i])
             if row.logprobs is not None:
                 row.logprobs = self.logprobs[self.offsets[i]:self.offsets[i] + self.lengths[i]].copy()
+
+    def _record_generated(self) -> None:
+        steps, self._steps = self._steps, []
+        if steps and all(sampled is None for _, sampled in steps):  # the steady state
+            for row, ids in zip(self.rows, np.stack([ids for ids, _ in steps], axis=1).tolist()):
+                row.generated += ids
+            return
+        for ids, sampled in steps:
+            sampled = self.everyone if sampled is None else sampled
+            for i, char_id in zip(sampled.tolist(), ids[sampled].tolist()):
+                self.rows[i].generated.append(char_id)
+
+    def sync_generated(self) -> None:
+        """Bring the rows' `generated` up to date (the rest of `sync` waits)."""
+        self._record_generated()
 
     def add(self, rows: list[BatchRow]) -> None:
         """Rows join, each from its job's state."""
@@ -155,7 +174,8 @@ class Batch:
         return (self.positions >= self.lengths) & (self.counts >= self.targets)
 
     def step(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every row consumes one character; returns (ids, indices of rows that sampled)."""
+        """Every row consumes one character; returns (ids, indices of rows that sampled). The
+        rows' `generated` lists get the sampled ones at the next `sync` / `sync_generated`."""
         if self.pending_inputs == 0 and not self.any_stop:  # the steady state: every row samples
             ids = sample(self._logits(), self.temperatures, self.top_k,
                          self.top_p, uniforms(self.keys, self.draws), self.any_greedy,
@@ -163,6 +183,7 @@ class Batch:
             self.draws += ONE
             self.logits, self.states = self.kernel.step(ids, self.states)
             self.counts += 1
+            self._steps.append((ids, None))
             return ids, self.everyone
         in_input = self.positions < self.lengths
         self.pending_inputs -= int(in_input.sum())
@@ -203,6 +224,7 @@ class Batch:
             sampling[before] = False
             sampled = np.flatnonzero(sampling)
         self.counts += sampling
+        self._steps.append((ids, sampled))
         return ids, sampled
 
     def steps_ahead(self) -> int:

@@ -83,6 +83,9 @@ class ResidentBatch:
         self.inputs_left = np.zeros(0, np.int64)  # prompt characters not yet queued
         self.stopping: set[int] = set()  # slots to leave at the next call (cancelled)
 
+    def sync_generated(self) -> None:
+        """Nothing to bring up to date: `collect` puts each call's characters into its rows."""
+
     def __len__(self) -> int:
         return self.capacity - len(self.free)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -46,6 +47,11 @@ POST_INTERVAL_MAX = 0.1  # … but never longer than this
 # the queued one) before it joins, within 50 ms; a stream gets a piece every call
 CALL_SECONDS = 0.02
 FIRST_CALL_STEPS = 8  # before the device's speed is known
+# how long another thread may hold the GIL once the worker wants it back (Python's default is
+# 5 ms): the worker lets go of it in every product and pass, and the event loop, streaming to
+# hundreds of requests, would otherwise keep it for up to that long each time
+# (`python -m bench.tree_ab` measures it)
+WORKER_SWITCH_INTERVAL = 0.0005
 _END = object()
 
 
@@ -63,16 +69,20 @@ class JobResult:
 class Ticket:
     """The caller's handle on a submitted job: stream of sampled ids, final result, cancel."""
 
-    def __init__(self, job: Job, loop: asyncio.AbstractEventLoop, submitted: float):
+    def __init__(self, job: Job, loop: asyncio.AbstractEventLoop, submitted: float,
+                 on_cancel=lambda: None):
         self.job = job
         self.submitted = submitted
         self.cancel_requested = False
+        self._on_cancel = on_cancel
         self._chunks: asyncio.Queue = asyncio.Queue()
         self._result: asyncio.Future = loop.create_future()
 
     def cancel(self) -> None:
         """Ask the worker to drop this request at its next step (its state so far is kept)."""
-        self.cancel_requested = True
+        if not self.cancel_requested:
+            self.cancel_requested = True
+            self._on_cancel()
 
     @property
     def done(self) -> bool:
@@ -147,11 +157,14 @@ class Scheduler:
         self._collected = 0.0  # when the last resident call was collected
         self.active_count = 0
         self._outbox: list[Event] = []  # events not yet handed to the event loop
+        self.cancels = 0  # cancel requests so far: the worker looks at its rows when it grows
+        self._cancels_seen = 0
         self._last_post = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        sys.setswitchinterval(min(sys.getswitchinterval(), WORKER_SWITCH_INTERVAL))
         self._running = True
         self._thread = threading.Thread(target=self._work, name="verbo-inference", daemon=True)
         self._thread.start()
@@ -173,7 +186,7 @@ class Scheduler:
     def submit(self, job: Job) -> Ticket:
         if not self._running:
             raise ClosedError("el motor se está cerrando")
-        ticket = Ticket(job, self._loop, self.clock())
+        ticket = Ticket(job, self._loop, self.clock(), self._count_cancel)
         with self._condition:
             if len(self._waiting) >= self.max_waiting:
                 raise BusyError("el motor está ocupado: hay demasiadas peticiones en cola; "
@@ -181,6 +194,9 @@ class Scheduler:
             self._waiting.append(ticket)
             self._condition.notify()
         return ticket
+
+    def _count_cancel(self) -> None:
+        self.cancels += 1  # after the ticket's flag: a worker that sees the count sees the flag
 
     # -- the worker ---------------------------------------------------------------------------
     def _post(self, events: list[Event], flush: bool = False, batch: Batch | None = None) -> None:
@@ -197,6 +213,7 @@ class Scheduler:
         if not (flush or now - self._last_post >= interval):
             return
         if batch is not None:
+            batch.sync_generated()
             self._outbox += [event for row in batch.rows if (event := new_ids(row))]
         if self._outbox:
             if self.post_hook is not None:
@@ -241,6 +258,8 @@ class Scheduler:
                 refused.append(Event(ticket, error=StateMismatchError(
                     "el estado guardado del canal no corresponde a este modelo")))
                 continue
+            if ticket.cancel_requested:  # cancelled while it waited: look at the rows again
+                self._cancels_seen = -1
             seed = job.seed if job.seed is not None else next(self._seeds)
             row = BatchRow(job, tag=ticket, key=int(key_of(seed)), started=self.clock())
             (plain if self._plain(job) and self._resident_ready() else new).append(row)
@@ -336,7 +355,10 @@ class Scheduler:
     def _step(self, batch: Batch) -> None:
         events = []
         # leave: finished and cancelled rows go, with their states as they are now
-        cancelled = {i for i, r in enumerate(batch.rows) if r.tag.cancel_requested}
+        cancelled = set()
+        if self.cancels != self._cancels_seen:
+            self._cancels_seen = self.cancels
+            cancelled = {i for i, r in enumerate(batch.rows) if r.tag.cancel_requested}
         leaving = cancelled | set(np.flatnonzero(batch.finished()).tolist())
         if leaving:
             cancelled_rows = {id(batch.rows[i]) for i in cancelled}
@@ -350,14 +372,13 @@ class Scheduler:
         rows = batch.rows
         self.round_trips += 1
         if (ahead := batch.steps_ahead()) > 1:  # a device kernel: k characters in one call
+            batch.sync_generated()
             for row, chars in zip(rows, batch.step_many(ahead).tolist()):
                 row.generated += chars
             self.steps += ahead
         else:
-            ids, sampled = batch.step()
+            batch.step()
             self.steps += 1
-            for i, char_id in zip(sampled.tolist(), ids[sampled].tolist()):
-                rows[i].generated.append(char_id)
         self._post(events, flush=bool(leaving), batch=batch)
 
 

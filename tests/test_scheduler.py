@@ -70,6 +70,21 @@ async def test_a_cancelled_request_leaves_at_the_next_step_with_its_state_so_far
     await wait_for(lambda: scheduler.active_count == 0)
 
 
+async def test_a_request_cancelled_while_it_waits_leaves_at_its_first_step(scheduler):
+    """Cancelled before it has a row (the batch full, the worker held): once it joins it leaves
+    at the next step, though nothing was cancelled since the worker last looked."""
+    running = [scheduler.submit(greedy_job(100)) for _ in range(2)]  # max_batch rows
+    await asyncio.to_thread(scheduler.hold.reached.wait, 10)
+    waiting = scheduler.submit(greedy_job(100))
+    waiting.cancel()
+    running[0].cancel()  # frees a row for it at the next step
+    scheduler.hold.release()
+    result = await waiting.result()
+    assert result.cancelled and len(result.generated) <= 1
+    assert (await running[0].result()).cancelled
+    await running[1].result()
+
+
 async def test_streamed_ids_arrive_in_order_and_add_up_to_the_result(scheduler):
     scheduler.hold.release()
     ticket = scheduler.submit(greedy_job(40))
