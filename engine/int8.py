@@ -25,9 +25,10 @@ import numpy as np
 from engine.fused_gates import compiled_module, trace
 from engine.int8_onnx import THREADS, integer_product, quantize_columns, session
 
-# from this many rows on the pass runs on every core; below, one core does it sooner than the
-# others wake up (`python -m bench.step_candidates`)
-PARALLEL_ROWS = 8
+# from this many rows on the pass runs on every core and ONNX Runtime's threads sleep between
+# products; below, the pass runs in the calling thread and ONNX Runtime's threads spin, ready for
+# the next product at once (the crossover measured end to end: `python -m bench.tree_ab`)
+PARALLEL_ROWS = 64
 # Numba's parallel loops, run one at a time in the process: its fallback thread pool
 # ("workqueue", where OpenMP is missing) must not be entered from two threads at once
 _PARALLEL = threading.Lock()
@@ -56,8 +57,11 @@ class Int8Program:
         self.recurrent_scales = (recurrent_scales * self.q_scale).astype(np.float32)
         self.output_scales = (output_scales * self.q_scale).astype(np.float32)
         self.dense_b = np.asarray(dense_b, np.float32)
-        self.session = session(integer_product(np.concatenate([recurrent, output], axis=1)),
-                               THREADS)
+        product = integer_product(np.concatenate([recurrent, output], axis=1))
+        # two sessions of the one product (see PARALLEL_ROWS): threads that spin, threads that
+        # sleep
+        self._small, self._large = (session(product, THREADS, spinning=True),
+                                    session(product, THREADS))
         self.constants = tuple(constants)
         self._handed_on: tuple[np.ndarray, np.ndarray] | None = None  # (states, their product)
 
@@ -70,7 +74,8 @@ class Int8Program:
 
     def _product(self, quantized: np.ndarray) -> np.ndarray:
         """[recurrent sums | output sums] of quantized features, int32."""
-        return self.session.run(None, {"x": quantized})[0]
+        chosen = self._small if len(quantized) < PARALLEL_ROWS else self._large
+        return chosen.run(None, {"x": quantized})[0]
 
     def _logits(self, product: np.ndarray) -> np.ndarray:
         return product[:, self.gate_width:].astype(np.float32) * self.output_scales + self.dense_b

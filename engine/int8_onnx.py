@@ -35,17 +35,18 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def session(model, threads: int, profile_prefix: str | None = None):
-    """An ONNX Runtime session on the CPU whose idle threads sleep rather than spin: spinning
-    threads take a core from the worker's NumPy work that follows (the sampling), which costs
-    large batches far more than sleeping costs one row (`python -m bench.tree_ab`).
+def session(model, threads: int, profile_prefix: str | None = None, spinning: bool = False):
+    """An ONNX Runtime session on the CPU. Its idle threads sleep unless `spinning`: a spinning
+    thread answers the next call at once, which is what a one-row step waits on, but it keeps a
+    core from whatever runs between two calls (the compiled pass on every core, the sampling),
+    which costs large batches far more (`python -m bench.tree_ab`).
     `profile_prefix`: ONNX Runtime's profiler on, its file named so (`bench.engine_profile`)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.log_severity_level = 3
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     if profile_prefix is not None:
         options.enable_profiling = True
         options.profile_file_prefix = profile_prefix
