@@ -28,7 +28,7 @@ from engine.int8_onnx import THREADS, integer_product, quantize_columns, session
 # from this many rows on the pass runs on every core and ONNX Runtime's threads sleep between
 # products; below, the pass runs in the calling thread and ONNX Runtime's threads spin, ready for
 # the next product at once (the crossover measured end to end: `python -m bench.tree_ab`)
-PARALLEL_ROWS = 64
+PARALLEL_ROWS = 96
 # Numba's parallel loops, run one at a time in the process: its fallback thread pool
 # ("workqueue", where OpenMP is missing) must not be entered from two threads at once
 _PARALLEL = threading.Lock()
