@@ -85,12 +85,14 @@ def time_peer(peer_name: str, weights: Path, rows: int, steps: int, cache: Path)
 
 def time_engine(weights: Path, rows: int, steps: int, arithmetic: str) -> dict:
     """`verbo bench`'s own measurement: `rows` channels at once, one request of `steps`
-    characters each."""
+    characters each, after a warm-up at that size as the peers have (3 characters a channel:
+    the first products and passes of that size, and their buffers, are not what is measured)."""
     from bench.common import bench_engine
     from bench.engine_bench import concurrent_generation
 
     async def run():
         async with bench_engine(weights.parent, arithmetic, warm_model=weights.name) as engine:
+            await concurrent_generation(engine, rows, 3)
             rate, p50, p99 = await concurrent_generation(engine, rows, steps)
             return {"rate": rate, "p50": p50, "p99": p99,
                     "computed_by": engine.model(weights.name).kernel.label}
