@@ -73,6 +73,10 @@ class MixtureKernel:
         self.slices = [slice(int(a), int(b)) for a, b in zip(bounds, bounds[1:])]
         self.state_size = int(bounds[-1])
         self.start_state = read_only(np.concatenate([m.start_state for m in members]))
+        # (the states the last step returned, each member's own states they were made of): given
+        # those very states again, each member gets back the array it returned, and whatever it
+        # keeps for its next step (the int8 arithmetic's product) still applies
+        self._handed_on: tuple[np.ndarray, list[np.ndarray]] | None = None
 
     @property
     def vocab_size(self) -> int:
@@ -100,14 +104,23 @@ class MixtureKernel:
         peak = weighted.max(axis=0)
         return peak + np.log(np.exp(weighted - peak).sum(axis=0))
 
+    def _member_states(self, states: np.ndarray) -> list[np.ndarray]:
+        handed_on = self._handed_on  # read once: another thread may replace it meanwhile
+        if handed_on is not None and handed_on[0] is states:
+            return handed_on[1]
+        return [states[:, s] for s in self.slices]
+
     def readout(self, states: np.ndarray) -> np.ndarray:
-        return self.mix([m.readout(states[:, s]) for m, s in zip(self.members, self.slices)])
+        return self.mix([m.readout(member_states) for m, member_states in
+                         zip(self.members, self._member_states(states))])
 
     def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each member's own step (one call per member on the int8 path), then the mix."""
-        stepped = [m.step(ids, states[:, s]) for m, s in zip(self.members, self.slices)]
-        return (self.mix([logits for logits, _ in stepped]),
-                read_only(np.concatenate([member_states for _, member_states in stepped], axis=1)))
+        stepped = [m.step(ids, member_states) for m, member_states in
+                   zip(self.members, self._member_states(states))]
+        next_states = read_only(np.concatenate([member for _, member in stepped], axis=1))
+        self._handed_on = (next_states, [member for _, member in stepped])
+        return self.mix([logits for logits, _ in stepped]), next_states
 
     def transition(self, ids: np.ndarray, states: np.ndarray) -> np.ndarray:
         return self.step(ids, states)[1]

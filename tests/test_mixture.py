@@ -52,6 +52,27 @@ async def test_the_served_distribution_is_the_weighted_mixture_of_the_members(me
     assert abs(got.sum() - 1.0) < 1e-6
 
 
+def test_members_are_handed_back_their_own_states_and_the_numbers_do_not_change():
+    """Given the states it returned, the mixture gives each member the very array that member
+    returned (so what a member keeps for its next step, the int8 product, applies); given a
+    copy, the same numbers come out."""
+    mezcla, fresh = load_kernel(SHIPPED, "int8"), load_kernel(SHIPPED, "int8")
+    ids = np.array([3, 17, 40, 5])
+    ours = theirs = mezcla.start_states(4)
+    for step in range(5):
+        before = mezcla._handed_on
+        logits, ours = mezcla.step(ids + step, ours)
+        if step:
+            assert all(member.program._handed_on[0] is stepped for member, stepped in
+                       zip(mezcla.members, mezcla._handed_on[1]))
+            assert before[0] is not ours
+        fresh._handed_on = None
+        expected, theirs = fresh.step(ids + step, theirs.copy())
+        np.testing.assert_array_equal(logits, expected)
+        np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(mezcla.readout(ours), fresh.readout(ours.copy()))
+
+
 def test_spaces_make_a_sentence_more_likely_and_dios_ranks_first(mezcla):
     from engine.batch import score_sequences
 
