@@ -14,20 +14,19 @@ is read once and written once. `tanh` and `sigmoid` are a rational approximation
 float32 tanh, within a few units in the last place) in plain arithmetic, so the loop vectorizes;
 no step depends on what else shares its batch.
 
-The generated module is written to verbo's cache folder and compiled with Numba's on-disk cache
-(`VERBO_FUSED_CACHE` overrides the folder): a second process loads it without compiling.
+The generated module is written to verbo's cache folder (`engine.cache_files`) and compiled
+with Numba's on-disk cache beside it: a second process loads it without compiling.
 """
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import sys
-import tempfile
 import threading
-from pathlib import Path
 
 import numpy as np
+
+from engine.cache_files import cached_file
 
 # the source every generated module starts with; part of its hash, so a change here is a new file
 PRELUDE = '''\
@@ -190,27 +189,8 @@ def trace(cell) -> tuple[str, list[np.ndarray]]:
     return "\n".join(source) + "\n", ops.constants
 
 
-def cache_folder() -> Path:
-    if os.environ.get("VERBO_FUSED_CACHE"):
-        return Path(os.environ["VERBO_FUSED_CACHE"])
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("verbo")) / "fused"
-
-
 _LOADED: dict[str, object] = {}
 _LOCK = threading.Lock()
-
-
-def _write_once(folder: Path, name: str, source: str) -> Path:
-    """The module's file, written whole (a temporary file renamed over it) unless already there."""
-    path = folder / f"{name}.py"
-    if not path.exists() or path.read_text() != source:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False) as file:
-            file.write(source)
-        os.replace(file.name, path)
-    return path
 
 
 def compiled_module(cell_name: str, source: str):
@@ -219,10 +199,7 @@ def compiled_module(cell_name: str, source: str):
     name = f"verbo_fused_{cell_name}_{hashlib.sha256(source.encode()).hexdigest()[:16]}"
     with _LOCK:
         if name not in _LOADED:
-            try:
-                path = _write_once(cache_folder(), name, source)
-            except OSError:  # no writable cache: compile in this process only
-                path = _write_once(Path(tempfile.mkdtemp(prefix="verbo-fused-")), name, source)
+            path = cached_file("fused", f"{name}.py", source.encode)
             spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module

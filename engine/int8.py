@@ -23,7 +23,7 @@ import threading
 import numpy as np
 
 from engine.fused_gates import compiled_module, trace
-from engine.int8_onnx import THREADS, integer_product, quantize_columns, session
+from engine.int8_onnx import THREADS, integer_product, product_file, quantize_columns, session
 
 # from this many rows on the pass runs on every core and ONNX Runtime's threads sleep between
 # products; below, the pass runs in the calling thread and ONNX Runtime's threads spin, ready for
@@ -57,13 +57,18 @@ class Int8Program:
         self.recurrent_scales = (recurrent_scales * self.q_scale).astype(np.float32)
         self.output_scales = (output_scales * self.q_scale).astype(np.float32)
         self.dense_b = np.asarray(dense_b, np.float32)
-        product = integer_product(np.concatenate([recurrent, output], axis=1))
-        # two sessions of the one product (see PARALLEL_ROWS): threads that spin, threads that
-        # sleep
-        self._small, self._large = (session(product, THREADS, spinning=True),
-                                    session(product, THREADS))
+        weights = np.concatenate([recurrent, output], axis=1)
+        try:
+            self._small, self._large = self._sessions(product_file(weights))
+        except Exception:  # the cached file could not be read: the model made in memory
+            self._small, self._large = self._sessions(integer_product(weights))
         self.constants = tuple(constants)
         self._handed_on: tuple[np.ndarray, np.ndarray] | None = None  # (states, their product)
+
+    @staticmethod
+    def _sessions(product):
+        """Two sessions of the one product (see PARALLEL_ROWS): threads that spin, that sleep."""
+        return session(product, THREADS, spinning=True), session(product, THREADS)
 
     def _run(self, parallel, serial, rows: int, *arguments) -> None:
         if rows >= PARALLEL_ROWS:

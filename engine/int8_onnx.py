@@ -7,11 +7,14 @@ Why ONNX Runtime rather than TensorFlow or NumPy, and why uint8 rows against int
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 
-from engine.onnx_graph import GraphBuilder
+from engine.cache_files import cached_file
+from engine.onnx_graph import OPSET, GraphBuilder
 
 THREADS = 0  # ONNX Runtime's default: one thread per core
 SHIFT = 128
@@ -36,10 +39,11 @@ def unavailable_reason() -> str | None:
 
 
 def session(model, threads: int, profile_prefix: str | None = None, spinning: bool = False):
-    """An ONNX Runtime session on the CPU. Its idle threads sleep unless `spinning`: a spinning
-    thread answers the next call at once, which is what a one-row step waits on, but it keeps a
-    core from whatever runs between two calls (the compiled pass on every core, the sampling),
-    which costs large batches far more (`python -m bench.tree_ab`).
+    """An ONNX Runtime session on the CPU of `model` (an ONNX ModelProto, or a saved one's path).
+    Its idle threads sleep unless `spinning`: a spinning thread answers the next call at once,
+    which is what a one-row step waits on, but it keeps a core from whatever runs between two
+    calls (the compiled pass on every core, the sampling), which costs large batches far more
+    (`python -m bench.tree_ab`).
     `profile_prefix`: ONNX Runtime's profiler on, its file named so (`bench.engine_profile`)."""
     import onnxruntime
 
@@ -50,8 +54,17 @@ def session(model, threads: int, profile_prefix: str | None = None, spinning: bo
     if profile_prefix is not None:
         options.enable_profiling = True
         options.profile_file_prefix = profile_prefix
-    return onnxruntime.InferenceSession(model.SerializeToString(), options,
-                                        providers=["CPUExecutionProvider"])
+    source = str(model) if isinstance(model, Path) else model.SerializeToString()
+    return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
+def product_file(w: np.ndarray) -> Path:
+    """`integer_product(w)` saved in verbo's cache folder, named after the weights: a process
+    that finds it there does not import `onnx` (half a second here) to write it again."""
+    w = np.ascontiguousarray(w, np.int8)
+    key = hashlib.sha256(f"{w.shape}{OPSET}{SHIFT}".encode() + w.tobytes()).hexdigest()[:24]
+    return cached_file("onnx", f"product_{key}.onnx",
+                       lambda: integer_product(w).SerializeToString())
 
 
 def integer_product(w: np.ndarray):

@@ -5,6 +5,10 @@ quantization ONNX Runtime's; the product a step hands on with its states is the 
 would get anew; a row's numbers never depend on its batch; the shipped models lose less than
 0.005 bits per character to it; seeded generations are reproducible in any batch."""
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -177,7 +181,7 @@ def test_a_step_the_pass_cannot_write_is_refused_by_name(tiny_models):
 def test_the_compiled_module_is_written_once_to_the_cache_folder(tiny_models, tmp_path,
                                                                  monkeypatch):
     cell = CellKernel(load_model_folder(tiny_models["srnn"])).cell
-    monkeypatch.setenv("VERBO_FUSED_CACHE", str(tmp_path / "fused"))
+    monkeypatch.setenv("VERBO_CACHE", str(tmp_path))
     monkeypatch.setattr(fused_gates, "_LOADED", {})
     source, _ = fused_gates.trace(cell)
     module = fused_gates.compiled_module(cell.name, source)
@@ -190,13 +194,39 @@ def test_an_unwritable_cache_folder_still_compiles(tiny_models, tmp_path, monkey
     cell = CellKernel(load_model_folder(tiny_models["srnn"])).cell
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
-    monkeypatch.setenv("VERBO_FUSED_CACHE", str(blocked / "fused"))
+    monkeypatch.setenv("VERBO_CACHE", str(blocked))
     monkeypatch.setattr(fused_gates, "_LOADED", {})
     module = fused_gates.compiled_module(cell.name, fused_gates.trace(cell)[0])
     assert not str(module.__file__).startswith(str(blocked))
     quantized = np.empty((1, cell.units), np.uint8)
     module.quantize_serial(np.zeros((1, cell.state_size), np.float32), quantized, np.float32(1 / 127))
     assert (quantized == 128).all()
+
+
+def test_the_products_model_is_read_from_the_cache_and_a_broken_one_is_made_again(
+        tiny_models, tmp_path, monkeypatch):
+    monkeypatch.setenv("VERBO_CACHE", str(tmp_path))
+    kernel = CellKernel(load_model_folder(tiny_models["gru"]))
+    ids, states = np.arange(3), random_states(kernel.cell, 3)
+    expected = Int8Program(kernel.cell, kernel.dense_w, kernel.dense_b).step(ids, states)
+    (saved,) = (tmp_path / "onnx").glob("product_*.onnx")
+    saved.write_bytes(b"not a model")
+    again = Int8Program(kernel.cell, kernel.dense_w, kernel.dense_b).step(ids, states)
+    for a, b in zip(again, expected):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_process_that_finds_the_cached_model_does_not_import_onnx(tiny_models, tmp_path):
+    """(onnx takes half a second to import: the console's start.)"""
+    script = ("import sys\nfrom engine.kernel import CellKernel\n"
+              "from engine.weights import load_model_folder\n"
+              f"CellKernel(load_model_folder({str(tiny_models['gru'])!r}), 'int8')\n"
+              "print('onnx' in sys.modules)")
+    env = dict(os.environ, VERBO_CACHE=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           env=env, cwd=Path(__file__).parent.parent, check=True).stdout.split()
+            for _ in range(2)]
+    assert runs == [["True"], ["False"]]
 
 
 def test_the_3_gram_has_no_recurrent_product_and_stays_float32(tiny_models):

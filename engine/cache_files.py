@@ -1,0 +1,42 @@
+"""verbo's cache folder: files it can always make again, kept so that the next process need not
+(the int8 step's compiled pass, its product's ONNX model). `VERBO_CACHE` overrides the folder;
+where it cannot be written, each process makes its own in a temporary folder.
+
+A file is named after what it was made from (a hash of it), written whole (a temporary file
+renamed over it) and never changed, so a reader finds either nothing or the right file.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def cache_folder(part: str) -> Path:
+    if os.environ.get("VERBO_CACHE"):
+        return Path(os.environ["VERBO_CACHE"]) / part
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("verbo")) / part
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("wb", dir=path.parent, suffix=".tmp", delete=False) as file:
+        file.write(data)
+    os.replace(file.name, path)
+
+
+def cached_file(part: str, name: str, make) -> Path:
+    """The path of the cached file `name` in the folder `part`, made with `make()` (its bytes)
+    unless it is there already; in a temporary folder where the cache cannot be written."""
+    path = cache_folder(part) / name
+    if path.exists():
+        return path
+    data = make()
+    try:
+        write_whole(path, data)
+    except OSError:
+        path = Path(tempfile.mkdtemp(prefix="verbo-cache-")) / name
+        write_whole(path, data)
+    return path
