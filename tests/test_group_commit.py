@@ -41,12 +41,18 @@ class HeldCommits:
         return self._transactions(changes)
 
 
-async def test_changes_asked_for_during_a_commit_share_the_next_one(tmp_path):
-    path = tmp_path / "store.sqlite3"
+async def a_held_commit(path):
+    """A backend whose first transaction (channel "first") is committing, held there."""
     backend = SqliteBackend(path)
     held = HeldCommits(backend)
     first = asyncio.create_task(backend.transaction("first", write("a")))
     assert await asyncio.to_thread(held.holding.wait, 30)
+    return backend, held, first
+
+
+async def test_changes_asked_for_during_a_commit_share_the_next_one(tmp_path):
+    path = tmp_path / "store.sqlite3"
+    backend, held, first = await a_held_commit(path)
     others = [asyncio.create_task(backend.transaction(f"c{n}", write(f"v{n}"))) for n in range(50)]
     await asyncio.sleep(0.05)
     assert not any(task.done() for task in [first, *others])  # nobody answered before the commit
@@ -60,10 +66,7 @@ async def test_changes_asked_for_during_a_commit_share_the_next_one(tmp_path):
 
 
 async def test_two_changes_to_one_channel_in_a_group_apply_in_order(tmp_path):
-    backend = SqliteBackend(tmp_path / "store.sqlite3")
-    held = HeldCommits(backend)
-    first = asyncio.create_task(backend.transaction("other", write("x")))
-    assert await asyncio.to_thread(held.holding.wait, 30)
+    backend, held, first = await a_held_commit(tmp_path / "store.sqlite3")
     versions = [asyncio.create_task(backend.transaction("same", write(v))) for v in "abc"]
     await asyncio.sleep(0.05)
     held.release.set()
@@ -76,10 +79,7 @@ async def test_two_changes_to_one_channel_in_a_group_apply_in_order(tmp_path):
 
 async def test_a_change_that_fails_is_undone_alone(tmp_path):
     path = tmp_path / "store.sqlite3"
-    backend = SqliteBackend(path)
-    held = HeldCommits(backend)
-    first = asyncio.create_task(backend.transaction("first", write("a")))
-    assert await asyncio.to_thread(held.holding.wait, 30)
+    backend, held, first = await a_held_commit(path)
 
     def half_then_fail(row):
         backend._db.execute("INSERT INTO channels (channel, settings, state_model, updated) "
@@ -103,10 +103,7 @@ async def test_a_change_that_fails_is_undone_alone(tmp_path):
 
 async def test_a_caller_that_stops_waiting_still_has_its_change_committed(tmp_path):
     path = tmp_path / "store.sqlite3"
-    backend = SqliteBackend(path)
-    held = HeldCommits(backend)
-    first = asyncio.create_task(backend.transaction("first", write("a")))
-    assert await asyncio.to_thread(held.holding.wait, 30)
+    backend, held, first = await a_held_commit(path)
     leaving = asyncio.create_task(backend.transaction("leaving", write("kept")))
     await asyncio.sleep(0.05)
     leaving.cancel()
