@@ -1,6 +1,6 @@
 """A prototype of a one-row GRU step in two halves, each on one core with its half of the weights
-resident, against the engine's int8 step (`bench.onnx_graph_step.GraphStep`), in one run,
-alternating child processes.
+resident, against the one-graph int8 step (`bench.onnx_graph_step.GraphStep`, the engine's step
+before `engine.int8`), in one run, alternating child processes.
 
     python -m bench.one_row [--rounds 5] [--steps 2000]
 

@@ -22,11 +22,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import sys
+import tempfile
 import threading
+from pathlib import Path
 
 import numpy as np
 
-from engine.cache_files import cached_file
+from engine.cache_files import cached_file, remake
 
 # the source every generated module starts with; part of its hash, so a change here is a new file
 PRELUDE = '''\
@@ -199,13 +201,25 @@ def compiled_module(cell_name: str, source: str):
     name = f"verbo_fused_{cell_name}_{hashlib.sha256(source.encode()).hexdigest()[:16]}"
     with _LOCK:
         if name not in _LOADED:
-            path = cached_file("fused", f"{name}.py", source.encode)
-            spec = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-            _LOADED[name] = module
+            path = cached_file("fused", f"{name}.py", source.encode, check=True)
+            try:
+                _LOADED[name] = _import(name, path)
+            except (OSError, ImportError):  # a folder it cannot read: a copy of its own
+                _LOADED[name] = _import(name, remake(Path(tempfile.mkdtemp()) / path.name,
+                                                     source.encode))
         return _LOADED[name]
+
+
+def _import(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 
 
 def unavailable_reason() -> str | None:

@@ -22,6 +22,7 @@ import threading
 
 import numpy as np
 
+from engine.cache_files import remake
 from engine.fused_gates import compiled_module, trace
 from engine.int8_onnx import THREADS, integer_product, product_file, quantize_columns, session
 
@@ -34,6 +35,17 @@ PARALLEL_ROWS = 96
 _PARALLEL = threading.Lock()
 
 
+def read_only_copy(x, dtype=np.float32) -> np.ndarray:
+    """x as a C-ordered, read-only array (a view where it already is one): what the compiled
+    functions are always given, so that Numba needs one version of each, not one per layout and
+    per writeable flag."""
+    array = np.ascontiguousarray(x, dtype)
+    if array.flags.writeable:
+        array = array.view()
+        array.flags.writeable = False
+    return array
+
+
 class Int8Program:
     """A recurrent cell and its output layer: int8 products, one compiled pass per step."""
 
@@ -43,7 +55,7 @@ class Int8Program:
     def __init__(self, cell, dense_w: np.ndarray, dense_b: np.ndarray):
         if cell.feature_bound is None:
             raise ValueError(f"el cálculo int8 necesita una celda acotada; {cell.name} no lo es")
-        self.cell, self.features = cell, cell.features
+        self.cell = cell
         source, constants = trace(cell)
         module = compiled_module(cell.name, source)
         self._step_parallel, self._step_serial = module.step_parallel, module.step_serial
@@ -58,12 +70,23 @@ class Int8Program:
         self.output_scales = (output_scales * self.q_scale).astype(np.float32)
         self.dense_b = np.asarray(dense_b, np.float32)
         weights = np.concatenate([recurrent, output], axis=1)
+        path = product_file(weights)
         try:
-            self._small, self._large = self._sessions(product_file(weights))
-        except Exception:  # the cached file could not be read: the model made in memory
-            self._small, self._large = self._sessions(integer_product(weights))
+            self._small, self._large = self._sessions(path)
+        except Exception:  # a damaged cached file: made again
+            self._small, self._large = self._sessions(
+                remake(path, lambda: integer_product(weights).SerializeToString()))
         self.constants = tuple(constants)
         self._handed_on: tuple[np.ndarray, np.ndarray] | None = None  # (states, their product)
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Every compiled function once, on the argument types serving passes (Numba compiles,
+        or loads from its cache, one version per type: at load time, not in the first batch
+        of that size)."""
+        for rows in (1, PARALLEL_ROWS):
+            self.step(np.zeros(rows, np.int64), self.cell.zero_states(rows))
+        self._handed_on = None
 
     @staticmethod
     def _sessions(product):
@@ -89,7 +112,7 @@ class Int8Program:
         handed_on = self._handed_on  # read once: another thread may replace it meanwhile
         if handed_on is not None and handed_on[0] is states:
             return handed_on[1]
-        states = np.ascontiguousarray(states, np.float32)
+        states = read_only_copy(states)
         quantized = np.empty((len(states), self.cell.units), np.uint8)
         self._run(self._quantize_parallel, self._quantize_serial, len(states),
                   states, quantized, self.q_scale)
@@ -100,12 +123,12 @@ class Int8Program:
 
     def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         product = self._product_of(states)
-        states = np.ascontiguousarray(states, np.float32)
+        states = read_only_copy(states)
         rows = len(states)
         next_states = np.empty((rows, self.cell.state_size), np.float32)
         quantized = np.empty((rows, self.cell.units), np.uint8)
         self._run(self._step_parallel, self._step_serial, rows, product, self.recurrent_scales,
-                  self.cell.table, np.asarray(ids, np.int64), states, next_states, quantized,
+                  self.cell.table, read_only_copy(ids, np.int64), states, next_states, quantized,
                   self.q_scale, *self.constants)
         next_product = self._product(quantized)
         self._handed_on = (next_states, next_product)

@@ -1,7 +1,8 @@
 """A few lines of ONNX graph building: each node's output named for you, constants by value.
 
-Used by `engine.int8_onnx` to write a cell's whole step (the input table, the int8 recurrent
-product, the gates) as one graph that ONNX Runtime runs in one call.
+Used by `engine.int8_onnx` to write the int8 product's model, and by `bench.onnx_graph_step` for
+the one-graph step that product replaced (the input table, the int8 recurrent product and the
+gates as one graph that ONNX Runtime runs in one call).
 """
 from __future__ import annotations
 

@@ -53,6 +53,24 @@ FIRST_CALL_STEPS = 8  # before the device's speed is known
 # (`python -m bench.tree_ab` measures it)
 WORKER_SWITCH_INTERVAL = 0.0005
 _END = object()
+_switch = {"running": 0, "before": None}  # schedulers running, the interval before the first
+_switch_lock = threading.Lock()
+
+
+def _lower_switch_interval() -> None:
+    with _switch_lock:
+        if _switch["running"] == 0:
+            _switch["before"] = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch["before"], WORKER_SWITCH_INTERVAL))
+        _switch["running"] += 1
+
+
+def _restore_switch_interval() -> None:
+    """The process's interval back as it was once the last scheduler has stopped."""
+    with _switch_lock:
+        _switch["running"] -= 1
+        if _switch["running"] == 0:
+            sys.setswitchinterval(_switch["before"])
 
 
 @dataclass
@@ -164,7 +182,7 @@ class Scheduler:
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        sys.setswitchinterval(min(sys.getswitchinterval(), WORKER_SWITCH_INTERVAL))
+        _lower_switch_interval()
         self._running = True
         self._thread = threading.Thread(target=self._work, name="verbo-inference", daemon=True)
         self._thread.start()
@@ -177,6 +195,7 @@ class Scheduler:
             self._running = False
             self._condition.notify_all()
         await asyncio.to_thread(self._thread.join)
+        _restore_switch_interval()
 
     @property
     def waiting_count(self) -> int:

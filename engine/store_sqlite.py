@@ -148,12 +148,15 @@ class SqliteBackend:
                     try:
                         outcomes.append((True, self._change(channel, change)))
                     except Exception as error:
+                        if not self._db.in_transaction:  # SQLite undid it all (disk full, I/O)
+                            raise
                         self._db.execute("ROLLBACK TO one_change")
                         outcomes.append((False, error))
                     self._db.execute("RELEASE one_change")
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             return outcomes
 
@@ -175,18 +178,26 @@ class SqliteBackend:
             try:
                 outcomes = await asyncio.to_thread(
                     self._transactions, [(channel, change) for channel, change, _ in group])
-            except asyncio.CancelledError:
-                for *_, done in group:
-                    done.cancel()
+            except asyncio.CancelledError:  # the loop is closing: nobody will be answered
+                for *_, done in group + self._queued:
+                    done.get_loop().call_soon_threadsafe(done.cancel)
+                self._queued = []
                 raise
             except BaseException as error:  # the commit failed: none of them happened
                 outcomes = [(False, error)] * len(group)
-            for (*_, done), (ok, value) in zip(group, outcomes):
-                if not done.done():
-                    done.set_result(value) if ok else done.set_exception(value)
+            for (*_, done), outcome in zip(group, outcomes):
+                # in its own loop's thread (a caller on another event loop than this one)
+                done.get_loop().call_soon_threadsafe(_answer, done, *outcome)
 
     async def close(self) -> None:
-        if self._committer is not None and not self._committer.done():
-            await asyncio.shield(self._committer)  # what was asked for commits before closing
-        with self._lock:
-            self._db.close()
+        try:
+            if self._committer is not None and not self._committer.done():
+                await asyncio.wait({self._committer})  # what was asked for commits first
+        finally:
+            with self._lock:
+                self._db.close()
+
+
+def _answer(done: asyncio.Future, ok: bool, value) -> None:
+    if not done.done():
+        done.set_result(value) if ok else done.set_exception(value)

@@ -131,11 +131,16 @@ def test_the_handed_on_product_is_the_one_the_states_would_get_anew(tiny_models,
     or changed places."""
     kernel = CellKernel(load_model_folder(tiny_models[cell]))
     carried, fresh = (Int8Program(kernel.cell, kernel.dense_w, kernel.dense_b) for _ in range(2))
+    products, product = [], carried._product
+    carried._product = lambda quantized: products.append(len(quantized)) or product(quantized)
     states = random_states(kernel.cell, 12)
     ours = theirs = states
     for step in range(8):
         ids = (np.arange(len(ours)) * (step + 1)) % kernel.vocab_size
+        products.clear()
         logits, ours = carried.step(ids, ours)
+        # one product a step when the states are the ones it returned, two when they are not
+        assert len(products) == (2 if step in (0, 4, 6) else 1)
         fresh._handed_on = None
         expected_logits, theirs = fresh.step(ids, theirs.copy())
         np.testing.assert_array_equal(logits, expected_logits)
@@ -203,7 +208,7 @@ def test_an_unwritable_cache_folder_still_compiles(tiny_models, tmp_path, monkey
     assert (quantized == 128).all()
 
 
-def test_the_products_model_is_read_from_the_cache_and_a_broken_one_is_made_again(
+def test_the_products_model_is_read_from_the_cache_and_a_damaged_one_is_made_again(
         tiny_models, tmp_path, monkeypatch):
     monkeypatch.setenv("VERBO_CACHE", str(tmp_path))
     kernel = CellKernel(load_model_folder(tiny_models["gru"]))
@@ -214,6 +219,20 @@ def test_the_products_model_is_read_from_the_cache_and_a_broken_one_is_made_agai
     again = Int8Program(kernel.cell, kernel.dense_w, kernel.dense_b).step(ids, states)
     for a, b in zip(again, expected):
         np.testing.assert_array_equal(a, b)
+    assert saved.read_bytes() != b"not a model"  # written again, for the next process
+
+
+def test_a_damaged_cached_module_is_written_again(tiny_models, tmp_path, monkeypatch):
+    cell = CellKernel(load_model_folder(tiny_models["srnn"])).cell
+    monkeypatch.setenv("VERBO_CACHE", str(tmp_path))
+    source, _ = fused_gates.trace(cell)
+    monkeypatch.setattr(fused_gates, "_LOADED", {})
+    fused_gates.compiled_module(cell.name, source)
+    (written,) = (tmp_path / "fused").glob("verbo_fused_srnn_*.py")
+    written.write_text("")  # as a crash before the disk had it might leave it
+    monkeypatch.setattr(fused_gates, "_LOADED", {})
+    module = fused_gates.compiled_module(cell.name, source)
+    assert written.read_text() == source and hasattr(module, "step_parallel")
 
 
 def test_a_process_that_finds_the_cached_model_does_not_import_onnx(tiny_models, tmp_path):

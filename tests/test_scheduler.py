@@ -3,13 +3,14 @@
 The worker is held at a chosen step (`HoldAt`) while the test acts, and every step records the
 batch's size, so each test reads exactly which rows stepped together."""
 import asyncio
+import sys
 
 import numpy as np
 import pytest
 
 from engine import StateMismatchError
 from engine.linalg import log_softmax
-from engine.scheduler import Job, Scheduler
+from engine.scheduler import WORKER_SWITCH_INTERVAL, Job, Scheduler
 from tests.helpers.fake_kernel import FakeKernel
 from tests.helpers.pacing import HoldAt, wait_for
 
@@ -83,6 +84,15 @@ async def test_a_request_cancelled_while_it_waits_leaves_at_its_first_step(sched
     assert result.cancelled and len(result.generated) <= 1
     assert (await running[0].result()).cancelled
     await running[1].result()
+
+
+async def test_the_switch_interval_is_lowered_while_a_scheduler_runs_and_restored_after():
+    before = sys.getswitchinterval()
+    running = Scheduler(FakeKernel())
+    running.start()
+    assert sys.getswitchinterval() == min(before, WORKER_SWITCH_INTERVAL)
+    await running.close()
+    assert sys.getswitchinterval() == before
 
 
 async def test_streamed_ids_arrive_in_order_and_add_up_to_the_result(scheduler):
