@@ -124,7 +124,7 @@ class Batch:
 
     def sync(self) -> None:
         """Copy the arrays' progress, and the characters sampled, back into the row objects."""
-        self._record_generated()
+        self.sync_generated()
         for i, row in enumerate(self.rows):
             row.position = int(self.positions[i])
             row.draws = int(self.draws[i])
@@ -132,7 +132,8 @@ class Batch:
             if row.logprobs is not None:
                 row.logprobs = self.logprobs[self.offsets[i]:self.offsets[i] + self.lengths[i]].copy()
 
-    def _record_generated(self) -> None:
+    def sync_generated(self) -> None:
+        """Bring the rows' `generated` up to date (the rest of `sync` waits)."""
         steps, self._steps = self._steps, []
         if steps and all(sampled is None for _, sampled in steps):  # the steady state
             for row, ids in zip(self.rows, np.stack([ids for ids, _ in steps], axis=1).tolist()):
@@ -142,10 +143,6 @@ class Batch:
             sampled = self.everyone if sampled is None else sampled
             for i, char_id in zip(sampled.tolist(), ids[sampled].tolist()):
                 self.rows[i].generated.append(char_id)
-
-    def sync_generated(self) -> None:
-        """Bring the rows' `generated` up to date (the rest of `sync` waits)."""
-        self._record_generated()
 
     def add(self, rows: list[BatchRow]) -> None:
         """Rows join, each from its job's state."""

@@ -1,6 +1,7 @@
 """verbo's cache folder: files it can always make again, kept so that the next process need not
-(the int8 step's compiled pass, its product's ONNX model). `VERBO_CACHE` overrides the folder;
-where it cannot be written, each process makes its own in a temporary folder.
+(the int8 step's compiled pass, its product's ONNX model; JAX's compilations on a GPU host).
+`VERBO_CACHE` overrides the folder; where it cannot be written, each process makes its own in a
+temporary folder.
 
 A file is named after what it was made from (a hash of it) and written whole (a temporary file,
 flushed to disk, renamed over it; readable by every user, for a cache folder several accounts

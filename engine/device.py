@@ -28,7 +28,6 @@ batch sizes and counts, done ahead on a GPU (`warm_up`) and kept in JAX's on-dis
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
@@ -80,9 +79,9 @@ def keep_jax_compilations() -> None:
     import jax
 
     if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-        from platformdirs import user_cache_dir
+        from engine.cache_files import cache_folder
 
-        jax.config.update("jax_compilation_cache_dir", str(Path(user_cache_dir("verbo")) / "jax"))
+        jax.config.update("jax_compilation_cache_dir", str(cache_folder("jax")))
 
 
 def row_bucket(rows: int) -> int:

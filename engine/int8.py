@@ -108,22 +108,23 @@ class Int8Program:
     def _logits(self, product: np.ndarray) -> np.ndarray:
         return product[:, self.gate_width:].astype(np.float32) * self.output_scales + self.dense_b
 
-    def _product_of(self, states: np.ndarray) -> np.ndarray:
+    def _product_of(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(states as the compiled functions take them, their product): the product handed on
+        with them, or quantized and multiplied now."""
         handed_on = self._handed_on  # read once: another thread may replace it meanwhile
         if handed_on is not None and handed_on[0] is states:
-            return handed_on[1]
+            return states, handed_on[1]
         states = read_only_copy(states)
         quantized = np.empty((len(states), self.cell.units), np.uint8)
         self._run(self._quantize_parallel, self._quantize_serial, len(states),
                   states, quantized, self.q_scale)
-        return self._product(quantized)
+        return states, self._product(quantized)
 
     def readout(self, states: np.ndarray) -> np.ndarray:
-        return self._logits(self._product_of(states))
+        return self._logits(self._product_of(states)[1])
 
     def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        product = self._product_of(states)
-        states = read_only_copy(states)
+        states, product = self._product_of(states)
         rows = len(states)
         next_states = np.empty((rows, self.cell.state_size), np.float32)
         quantized = np.empty((rows, self.cell.units), np.uint8)
@@ -131,5 +132,6 @@ class Int8Program:
                   self.cell.table, read_only_copy(ids, np.int64), states, next_states, quantized,
                   self.q_scale, *self.constants)
         next_product = self._product(quantized)
+        next_states.flags.writeable = False  # the kernel's rule, and the pass's input type
         self._handed_on = (next_states, next_product)
         return self._logits(next_product), next_states

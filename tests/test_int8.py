@@ -114,7 +114,7 @@ def test_the_compiled_pass_is_the_cells_own_step(tiny_models, cell, rows):
     program = Int8Program(kernel.cell, kernel.dense_w, kernel.dense_b)
     states = random_states(kernel.cell, rows)
     ids = np.arange(rows) % kernel.vocab_size
-    product = program._product_of(states)
+    product = program._product_of(states)[1]
     expected, features = kernel.cell.step(IntegerProducts(program, product), ids, states)
     logits, got = program.step(ids, states)
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-6)
