@@ -71,6 +71,36 @@ def quantize(x, scale):
     # round half to even, saturate to +-127, shift to uint8 around the zero point: what ONNX
     # Runtime's QuantizeLinear does with that scale
     return np.uint8(min(max(np.rint(x / scale), -Q_MAX), Q_MAX) + ZERO_POINT)
+
+
+@njit(error_model="numpy", nogil=True, cache=True)
+def logit(sums, scales, bias, v):
+    # the program's readout for one character: float32 product then float32 sum, two roundings
+    # (no fused multiply-add: this function is compiled without "contract")
+    return float32(sums[v]) * scales[v] + bias[v]
+
+
+@njit(error_model="numpy", nogil=True, cache=True)
+def choose_row(sums, scales, bias, temperature, uniform):
+    # engine.sampling.choose for one row without top-k / top-p, in its order of operations:
+    # float64 logits / T, their maximum, exp of the difference summed left to right, the count
+    # of running sums below uniform * total (each pass recomputes what it needs, nothing stored)
+    width, best, top = scales.shape[0], 0, -np.inf
+    for v in range(width):
+        value = logit(sums, scales, bias, v)
+        if value > top:
+            best, top = v, value
+    if temperature <= 0:
+        return best
+    peak = np.float64(top) / temperature
+    total = 0.0
+    for v in range(width):
+        total += np.exp(np.float64(logit(sums, scales, bias, v)) / temperature - peak)
+    threshold, running, below = uniform * total, 0.0, 0
+    for v in range(width):
+        running += np.exp(np.float64(logit(sums, scales, bias, v)) / temperature - peak)
+        below += running < threshold
+    return min(below, width - 1)
 '''
 
 # Numba's options for the pass: "contract" lets it fuse a multiply and an add into one FMA, the
@@ -160,8 +190,10 @@ def _blocks(value) -> list[Value]:
 
 
 def trace(cell) -> tuple[str, list[np.ndarray]]:
-    """(the module's source: `step_parallel`, `step_serial`, `quantize_parallel`,
-    `quantize_serial`; the per-unit constants `step` takes after its fixed arguments, in order)."""
+    """(the module's source: `step_parallel`, `step_serial`, `sample_step_parallel`,
+    `sample_step_serial` (the step from a character drawn from the product's output sums, as
+    `engine.sampling.choose` draws it), `quantize_parallel`, `quantize_serial`; the per-unit
+    constants the steps take after their fixed arguments, in order)."""
     ops = ScalarOps(cell)
     next_states, features = cell.step(ops, "ids", ops.states)
     blocks = _blocks(next_states)
@@ -170,17 +202,26 @@ def trace(cell) -> tuple[str, list[np.ndarray]]:
     body = ops.lines + [f"out[{k} * units + j] = {block}" for k, block in enumerate(blocks)]
     body.append(f"q[j] = quantize({features}, q_scale)")
     constants = "".join(f", c{k}" for k in range(len(ops.constants)))
+    loop = [f"    units = states.shape[1] // {len(blocks)}",
+            "    for b in prange(states.shape[0]):"]
+    rest = ["        row, state = table[char], states[b]",
+            "        out, q = next_states[b], quantized[b]",
+            "        for j in range(units):"]
+    rest += [f"            {line}".replace("product[", "product_row[") for line in body]
     source = [PRELUDE]
     for mode, decorator in OPTIONS.items():
         source += ["", "", f"@{decorator}",
                    f"def step_{mode}(product, scales, table, ids, states, next_states, quantized,"
-                   f" q_scale{constants}):",
-                   f"    units = states.shape[1] // {len(blocks)}",
-                   "    for b in prange(states.shape[0]):",
-                   "        row, product_row, state = table[ids[b]], product[b], states[b]",
-                   "        out, q = next_states[b], quantized[b]",
-                   "        for j in range(units):"]
-        source += [f"            {line}".replace("product[", "product_row[") for line in body]
+                   f" q_scale{constants}):", *loop,
+                   "        char, product_row = ids[b], product[b]", *rest]
+        source += ["", "", f"@{decorator}",
+                   f"def sample_step_{mode}(product, scales, out_scales, bias, temperatures,"
+                   f" uniforms, table, ids, states, next_states, quantized, q_scale{constants}):",
+                   *loop,
+                   "        product_row = product[b]",
+                   "        char = choose_row(product_row[scales.shape[0]:], out_scales, bias,"
+                   " temperatures[b], uniforms[b])",
+                   "        ids[b] = char", *rest]
         source += ["", "", f"@{decorator}",
                    f"def quantize_{mode}(states, quantized, q_scale):",
                    f"    units = states.shape[1] // {len(blocks)}",

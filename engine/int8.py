@@ -15,6 +15,11 @@ on one fixed scale, bound / 127, and the integer sums are exact: a row's numbers
 the other rows of its batch, and a seeded generation is the same alone or in any batch
 (tests/test_int8.py). The pass between two products (the input table, the gates, the new state,
 its quantization) is `engine.fused_gates`, compiled from the cell's own `step`.
+
+In the steady state (every row sampling, no stops, no top-k / top-p) the batch asks for
+`STEPS_PER_CALL` characters at once (`steps`): the pass then also draws each row's character from
+the output sums, as `engine.sampling.choose` does from the same uniform numbers, so a character
+costs one product and one compiled pass, and the batch's Python runs once per call.
 """
 from __future__ import annotations
 
@@ -30,6 +35,10 @@ from engine.int8_onnx import THREADS, integer_product, product_file, quantize_co
 # products; below, the pass runs in the calling thread and ONNX Runtime's threads spin, ready for
 # the next product at once (the crossover measured end to end: `python -m bench.tree_ab`)
 PARALLEL_ROWS = 96
+# characters per `steps` call in the steady state (every row sampling, no stops, no top-k/top-p):
+# the batch's and the scheduler's Python runs once per call; a row joining, or a cancellation,
+# waits at most that many steps
+STEPS_PER_CALL = 8
 # Numba's parallel loops, run one at a time in the process: its fallback thread pool
 # ("workqueue", where OpenMP is missing) must not be entered from two threads at once
 _PARALLEL = threading.Lock()
@@ -50,7 +59,7 @@ class Int8Program:
     """A recurrent cell and its output layer: int8 products, one compiled pass per step."""
 
     label = "int8 (ONNX Runtime + Numba)"
-    steps_per_call = 1
+    steps_per_call = STEPS_PER_CALL
 
     def __init__(self, cell, dense_w: np.ndarray, dense_b: np.ndarray):
         if cell.feature_bound is None:
@@ -59,6 +68,8 @@ class Int8Program:
         source, constants = trace(cell)
         module = compiled_module(cell.name, source)
         self._step_parallel, self._step_serial = module.step_parallel, module.step_serial
+        self._sample_step_parallel, self._sample_step_serial = (module.sample_step_parallel,
+                                                                module.sample_step_serial)
         self._quantize_parallel, self._quantize_serial = (module.quantize_parallel,
                                                           module.quantize_serial)
         recurrent, recurrent_scales = quantize_columns(cell.recurrent_weights)
@@ -86,6 +97,7 @@ class Int8Program:
         of that size)."""
         for rows in (1, PARALLEL_ROWS):
             self.step(np.zeros(rows, np.int64), self.cell.zero_states(rows))
+            self.steps(self.cell.zero_states(rows), np.ones(rows), np.zeros((rows, 1)))
         self._handed_on = None
 
     @staticmethod
@@ -135,3 +147,26 @@ class Int8Program:
         next_states.flags.writeable = False  # the kernel's rule, and the pass's input type
         self._handed_on = (next_states, next_product)
         return self._logits(next_product), next_states
+
+    def steps(self, states: np.ndarray, temperatures: np.ndarray, draws: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """draws.shape[1] characters per row, each drawn by the compiled pass from the output
+        sums of the product before it (`engine.sampling.choose`'s arithmetic, no top-k / top-p)
+        and stepped in the same pass: (ids [B, K], states)."""
+        states, product = self._product_of(states)
+        rows, count = draws.shape
+        temperatures = read_only_copy(temperatures, np.float64)
+        draws = np.asarray(draws, np.float64)
+        ids = np.empty((count, rows), np.int64)
+        for k in range(count):
+            next_states = np.empty((rows, self.cell.state_size), np.float32)
+            quantized = np.empty((rows, self.cell.units), np.uint8)
+            self._run(self._sample_step_parallel, self._sample_step_serial, rows, product,
+                      self.recurrent_scales, self.output_scales, self.dense_b, temperatures,
+                      read_only_copy(draws[:, k], np.float64), self.cell.table, ids[k], states,
+                      next_states, quantized, self.q_scale, *self.constants)
+            product = self._product(quantized)
+            next_states.flags.writeable = False
+            states = next_states
+        self._handed_on = (states, product)
+        return ids.T, states
