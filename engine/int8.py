@@ -23,7 +23,9 @@ costs one product and one compiled pass, and the batch's Python runs once per ca
 """
 from __future__ import annotations
 
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -39,6 +41,14 @@ PARALLEL_ROWS = 96
 # the batch's and the scheduler's Python runs once per call; a row joining, or a cancellation,
 # waits at most that many steps
 STEPS_PER_CALL = 8
+# `steps` cuts a batch into lanes, up to one per core, of at least this many rows: each lane walks
+# its rows through their characters alone (the serial pass, a one-thread product), so no thread
+# hands work to another between two steps. A smaller batch stays whole: one product on every core
+# keeps each core's share of the weights in its cache, which a one-thread product of all of them
+# cannot. Alone the crossover is lower; in the engine the event loop shares the cores, and a lane
+# it holds up holds up the whole call (both measured: `python -m bench.lanes_bench [--engine]`)
+LANE_ROWS = 64
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 # Numba's parallel loops, run one at a time in the process: its fallback thread pool
 # ("workqueue", where OpenMP is missing) must not be entered from two threads at once
 _PARALLEL = threading.Lock()
@@ -87,6 +97,8 @@ class Int8Program:
         except Exception:  # a damaged cached file: made again
             self._small, self._large = self._sessions(
                 remake(path, lambda: integer_product(weights).SerializeToString()))
+        self._lane = session(path, 1)
+        self._lane_pool: ThreadPoolExecutor | None = None
         self.constants = tuple(constants)
         self._handed_on: tuple[np.ndarray, np.ndarray] | None = None  # (states, their product)
         self._warm_up()
@@ -97,7 +109,8 @@ class Int8Program:
         of that size)."""
         for rows in (1, PARALLEL_ROWS):
             self.step(np.zeros(rows, np.int64), self.cell.zero_states(rows))
-            self.steps(self.cell.zero_states(rows), np.ones(rows), np.zeros((rows, 1)))
+            self.steps(self.cell.zero_states(rows), np.ones(rows), np.zeros((rows, 1)), lanes=1)
+        self._lane.run(None, {"x": np.zeros((1, self.cell.units), np.uint8)})
         self._handed_on = None
 
     @staticmethod
@@ -148,25 +161,58 @@ class Int8Program:
         self._handed_on = (next_states, next_product)
         return self._logits(next_product), next_states
 
-    def steps(self, states: np.ndarray, temperatures: np.ndarray, draws: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray]:
+    def lanes_for(self, rows: int) -> int:
+        """How many lanes `steps` runs `rows` rows in (see LANE_ROWS)."""
+        return max(1, min(CORES, rows // LANE_ROWS))
+
+    def steps(self, states: np.ndarray, temperatures: np.ndarray, draws: np.ndarray,
+              lanes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """draws.shape[1] characters per row, each drawn by the compiled pass from the output
         sums of the product before it (`engine.sampling.choose`'s arithmetic, no top-k / top-p)
-        and stepped in the same pass: (ids [B, K], states)."""
+        and stepped in the same pass: (ids [B, K], states). `lanes`: `lanes_for`'s choice,
+        unless given (the benchmark compares them)."""
         states, product = self._product_of(states)
         rows, count = draws.shape
         temperatures = read_only_copy(temperatures, np.float64)
         draws = np.asarray(draws, np.float64)
         ids = np.empty((count, rows), np.int64)
-        for k in range(count):
-            next_states = np.empty((rows, self.cell.state_size), np.float32)
-            quantized = np.empty((rows, self.cell.units), np.uint8)
-            self._run(self._sample_step_parallel, self._sample_step_serial, rows, product,
-                      self.recurrent_scales, self.output_scales, self.dense_b, temperatures,
-                      read_only_copy(draws[:, k], np.float64), self.cell.table, ids[k], states,
-                      next_states, quantized, self.q_scale, *self.constants)
-            product = self._product(quantized)
-            next_states.flags.writeable = False
-            states = next_states
+        lanes = self.lanes_for(rows) if lanes is None else lanes
+        if lanes == 1:
+            states, product = self._walk(states, product, temperatures, draws, ids, lane=False)
+        else:
+            bounds = np.linspace(0, rows, lanes + 1).astype(int)
+            parts = [(states[a:b], product[a:b], temperatures[a:b], draws[a:b], ids[:, a:b])
+                     for a, b in zip(bounds[:-1], bounds[1:])]
+            others = [self._lane_threads().submit(self._walk, *part, lane=True)
+                      for part in parts[1:]]
+            walked = [self._walk(*parts[0], lane=True)] + [other.result() for other in others]
+            states = np.concatenate([lane_states for lane_states, _ in walked])
+            product = np.concatenate([lane_product for _, lane_product in walked])
+            states.flags.writeable = False
         self._handed_on = (states, product)
         return ids.T, states
+
+    def _walk(self, states, product, temperatures, draws, ids, lane: bool):
+        """`steps` for these rows: in a lane, the serial pass and the one-thread session in the
+        calling thread; otherwise as `step` runs them."""
+        rows = len(states)
+        for k in range(draws.shape[1]):
+            next_states = np.empty((rows, self.cell.state_size), np.float32)
+            quantized = np.empty((rows, self.cell.units), np.uint8)
+            arguments = (product, self.recurrent_scales, self.output_scales, self.dense_b,
+                         temperatures, read_only_copy(draws[:, k], np.float64), self.cell.table,
+                         ids[k], states, next_states, quantized, self.q_scale, *self.constants)
+            if lane:
+                self._sample_step_serial(*arguments)
+                product = self._lane.run(None, {"x": quantized})[0]
+            else:
+                self._run(self._sample_step_parallel, self._sample_step_serial, rows, *arguments)
+                product = self._product(quantized)
+            next_states.flags.writeable = False
+            states = next_states
+        return states, product
+
+    def _lane_threads(self) -> ThreadPoolExecutor:
+        if self._lane_pool is None:
+            self._lane_pool = ThreadPoolExecutor(CORES - 1, thread_name_prefix="verbo-lane")
+        return self._lane_pool

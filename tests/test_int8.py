@@ -170,18 +170,20 @@ def test_a_row_is_the_same_alone_and_in_a_batch_on_every_core(tiny_models, cell)
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm", "srnn"])
-@pytest.mark.parametrize("rows", [1, 2 * PARALLEL_ROWS])
-def test_the_multi_character_pass_draws_what_the_sampler_draws(tiny_models, cell, rows):
+@pytest.mark.parametrize(("rows", "lanes"), [(1, 1), (2 * PARALLEL_ROWS, 1),
+                                             (2 * PARALLEL_ROWS, 2), (2 * PARALLEL_ROWS + 1, 3)])
+def test_the_multi_character_pass_draws_what_the_sampler_draws(tiny_models, cell, rows, lanes):
     """`steps` (sampling compiled into the pass) against `engine.sampling.sample` on the
     logits of one `step` at a time, from the same uniform numbers: the same characters and
-    states, greedy rows and temperatures from 0.05 to 2 alike, and the last product handed on."""
+    states, greedy rows and temperatures from 0.05 to 2 alike, the batch whole or cut into
+    lanes, and the last product handed on."""
     kernel = CellKernel(load_model_folder(tiny_models[cell]), "int8")
     states = random_states(kernel.cell, rows, seed=rows)
     temperatures = np.resize([0.8, 0.0, 0.05, 0.5, 1.0, 2.0], rows)
     count = 12
     draws = uniforms(np.arange(rows, dtype=np.uint64)[:, None] * np.uint64(7919),
                      np.tile(np.arange(count, dtype=np.uint64), (rows, 1)))
-    ids, got = kernel.steps(states, temperatures, draws)
+    ids, got = kernel.program.steps(states, temperatures, draws, lanes)
     assert kernel.program._handed_on[0] is got  # the next step or readout multiplies nothing
     no_top_k, no_top_p, expected = np.zeros(rows, np.int64), np.ones(rows), []
     for k in range(count):
