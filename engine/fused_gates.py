@@ -84,22 +84,23 @@ def logit(sums, scales, bias, v):
 def choose_row(sums, scales, bias, temperature, uniform):
     # engine.sampling.choose for one row without top-k / top-p, in its order of operations:
     # float64 logits / T, their maximum, exp of the difference summed left to right, the count
-    # of running sums below uniform * total (each pass recomputes what it needs, nothing stored)
+    # of running sums below uniform * total
     width, best, top = scales.shape[0], 0, -np.inf
+    running = np.empty(width)
     for v in range(width):
         value = logit(sums, scales, bias, v)
+        running[v] = value
         if value > top:
             best, top = v, value
     if temperature <= 0:
         return best
-    peak = np.float64(top) / temperature
-    total = 0.0
+    peak, total = np.float64(top) / temperature, 0.0
     for v in range(width):
-        total += np.exp(np.float64(logit(sums, scales, bias, v)) / temperature - peak)
-    threshold, running, below = uniform * total, 0.0, 0
+        total += np.exp(running[v] / temperature - peak)
+        running[v] = total
+    threshold, below = uniform * total, 0
     for v in range(width):
-        running += np.exp(np.float64(logit(sums, scales, bias, v)) / temperature - peak)
-        below += running < threshold
+        below += running[v] < threshold
     return min(below, width - 1)
 '''
 
