@@ -14,7 +14,9 @@ step's parts one by one.
 2. The int8 step's parts (`engine.int8.Int8Program`), each timed alone on the step's own arrays:
    the product (ONNX Runtime), the pass between products (Numba: `engine.fused_gates`), the
    logits' scaling, and the quantization of states a step was not handed back (rows that
-   joined or left); beside them the whole step, states carried.
+   joined or left); beside them the whole step, states carried, and a character of the
+   steady state's multi-character call (`steps`: the sampling in the pass, the batch whole or in
+   lanes as the program picks at that size).
 """
 from __future__ import annotations
 
@@ -108,7 +110,7 @@ def step_parts(rows: int, repeats: int) -> dict[str, float]:
     """Milliseconds per call of each part of the int8 step, and of the whole step."""
     import time
 
-    from engine.int8 import Int8Program
+    from engine.int8 import STEPS_PER_CALL, Int8Program
     from engine.kernel import CellKernel
 
     kernel = CellKernel(load_model_folder(REPO_WEIGHTS / "gru"), "numpy")
@@ -125,6 +127,12 @@ def step_parts(rows: int, repeats: int) -> dict[str, float]:
         nonlocal states
         states = program.step(ids, states)[1]
 
+    temperatures, draws = np.full(rows, 0.8), np.full((rows, STEPS_PER_CALL), 0.5)
+
+    def per_call():
+        nonlocal states
+        states = program.steps(states, temperatures, draws)[1]
+
     parts = {
         "producto int8 (ONNX Runtime)": lambda: program._product(quantized),
         "puertas y estado (Numba)": lambda: passes(
@@ -133,6 +141,8 @@ def step_parts(rows: int, repeats: int) -> dict[str, float]:
         "logits (escala y sesgo)": lambda: program._logits(product),
         "cuantizar estados no entregados": lambda: quantize(states, quantized, program.q_scale),
         "paso entero (estados encadenados)": whole,
+        f"un carácter de `steps` (muestreo en el pase, {STEPS_PER_CALL} por llamada, "
+        f"{program.lanes_for(rows)} carril(es))": per_call,
     }
     timings = {}
     for name, part in parts.items():
@@ -142,6 +152,8 @@ def step_parts(rows: int, repeats: int) -> dict[str, float]:
         for _ in range(repeats):
             part()
         timings[name] = (time.perf_counter() - started) / repeats * 1000
+        if part is per_call:
+            timings[name] /= STEPS_PER_CALL
     return timings
 
 
