@@ -214,5 +214,5 @@ class Int8Program:
 
     def _lane_threads(self) -> ThreadPoolExecutor:
         if self._lane_pool is None:
-            self._lane_pool = ThreadPoolExecutor(CORES - 1, thread_name_prefix="verbo-lane")
+            self._lane_pool = ThreadPoolExecutor(max(1, CORES - 1), thread_name_prefix="verbo-lane")
         return self._lane_pool
