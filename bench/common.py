@@ -15,6 +15,24 @@ from engine import Engine, Limits
 from engine.weights import REPO_WEIGHTS
 
 BENCH_LIMITS = Limits(max_batch=256, max_waiting=2048)
+# the CPU flags that decide which int8 and bfloat16 kernels the libraries pick
+MATRIX_FLAGS = {"amx_int8": "AMX int8", "amx_bf16": "AMX bf16", "avx512_vnni": "AVX-512 VNNI",
+                "avx512_bf16": "AVX-512 BF16", "avx_vnni": "AVX-VNNI"}
+
+
+def machine() -> str:
+    """The machine as the benches' headers name it: the CPU's model, its cores, and its matrix
+    instructions (from /proc/cpuinfo; the core count alone where that file is missing)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return f"{cores} CPU"
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    matrix = ", ".join(name for flag, name in MATRIX_FLAGS.items() if flag in flags) or "sin AMX ni VNNI"
+    return f"{fields.get('model name', 'CPU')}, {cores} CPU ({matrix})"
 
 
 @contextlib.asynccontextmanager

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import models_bench, onestep, peers_bench, seed_method
-from bench.common import bench_engine
+from bench.common import bench_engine, machine
 from engine import Engine
 from engine.arithmetic import CHOICES
 from engine.kernel import CellKernel
@@ -157,7 +157,7 @@ def main(argv=None) -> int:
     folder = load_model_folder(weights)
     label = CellKernel(folder, args.backend).label
     print(f"modelo: {weights} ({folder.spec.cell}, {folder.spec.units} unidades); "
-          f"backend {args.backend}: {label}; {os.cpu_count()} CPU", flush=True)
+          f"backend {args.backend}: {label}; {machine()}", flush=True)
     startup = startup_seconds(weights)
     eng = asyncio.run(engine_rows(weights, args.quick, args.backend))
     seed = seed_rows(weights, args.quick)

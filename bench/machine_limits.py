@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from bench.common import json_child
+from bench.common import json_child, machine
 
 NEEDS = {"ort_matmulinteger": ("onnxruntime", "onnx"), "ort_dynamicquantize": ("onnxruntime", "onnx"),
          "torch_int8_x86": ("torch",), "torch_int8_onednn": ("torch",), "openvino_int8": ("openvino",)}
@@ -200,7 +200,7 @@ def main(argv=None) -> int:
     inner, width = step_shape(spec)
     print(f"producto del paso: filas × {inner} · {inner} × {width} "
           f"({multiply_adds_per_row(spec):,} multiplicaciones-sumas por fila), int8, "
-          f"{os.cpu_count()} CPU\n")
+          f"{machine()}\n")
     print("| filas | " + " | ".join(available()) + " | mejor |")
     print("|---" * (len(available()) + 2) + "|")
     for rows in args.rows:

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import statistics
 import sys
 import tempfile
@@ -33,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import machine_limits
-from bench.common import json_child
+from bench.common import json_child, machine
 from bench.peers import CHECK_ONLY, PEERS
 from engine.weights import REPO_WEIGHTS, load_model_folder
 
@@ -247,7 +246,7 @@ def main(argv=None) -> int:
     spec = load_model_folder(weights).spec
     peers, missing = installed(args.peers)
     print(f"modelo: {weights} ({spec.cell}, vocabulario {spec.vocab_size}, incrustación "
-          f"{spec.embedding_dim}, {spec.units} unidades); {os.cpu_count()} CPU; "
+          f"{spec.embedding_dim}, {spec.units} unidades); {machine()}; "
           f"{args.rounds} ronda(s), peticiones de {args.steps} caracteres", flush=True)
     checks, length = {}, 200 if args.quick else 1000
     for name in [*peers, *(n for n, p in CHECK_ONLY.items() if p.checks in peers)]:
