@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from engine import Engine, Limits
+from engine.int8 import CORES
 from engine.weights import REPO_WEIGHTS
 
 BENCH_LIMITS = Limits(max_batch=256, max_waiting=2048)
@@ -23,7 +24,7 @@ MATRIX_FLAGS = {"amx_int8": "AMX int8", "amx_bf16": "AMX bf16", "avx512_vnni": "
 def machine() -> str:
     """The machine as the benches' headers name it: the CPU's model, its cores, and its matrix
     instructions (from /proc/cpuinfo; the core count alone where that file is missing)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = CORES
     try:
         info = Path("/proc/cpuinfo").read_text()
     except OSError:

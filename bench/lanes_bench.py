@@ -24,10 +24,8 @@ import time
 import numpy as np
 
 from bench.common import json_child
-from engine.int8 import LANE_ROWS
+from engine.int8 import LANE_ROWS, STEPS_PER_CALL
 from engine.weights import REPO_WEIGHTS, load_model_folder
-
-CHARS_PER_CALL = 8
 
 
 def child(rows: int, lanes: int, seconds: float) -> dict:
@@ -40,16 +38,16 @@ def child(rows: int, lanes: int, seconds: float) -> dict:
     lanes = CORES if lanes < 0 else lanes
     temperatures = np.full(rows, 0.8)
     keys = np.arange(rows, dtype=np.uint64)[:, None]
-    counters = np.tile(np.arange(CHARS_PER_CALL, dtype=np.uint64), (rows, 1))
+    counters = np.tile(np.arange(STEPS_PER_CALL, dtype=np.uint64), (rows, 1))
     states = kernel.start_states(rows)
     first, states = program.steps(states, temperatures, uniforms(keys, counters), lanes)
     calls, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
-        counters += np.uint64(CHARS_PER_CALL)
+        counters += np.uint64(STEPS_PER_CALL)
         states = program.steps(states, temperatures, uniforms(keys, counters), lanes)[1]
         calls += 1
     elapsed = time.perf_counter() - started
-    return {"ms": elapsed / (calls * CHARS_PER_CALL) * 1e3, "first": first.tolist(),
+    return {"ms": elapsed / (calls * STEPS_PER_CALL) * 1e3, "first": first.tolist(),
             "lanes": lanes, "picked": program.lanes_for(rows)}
 
 
@@ -100,7 +98,7 @@ def main(argv=None) -> int:
                 if answer is not None:
                     runs[rows, variant].append(answer)
     what = ("el motor de punta a punta (tantos canales como filas, 300 caracteres)" if args.engine
-            else f"`steps` de {CHARS_PER_CALL} caracteres")
+            else f"`steps` de {STEPS_PER_CALL} caracteres")
     print(f"\nint8, {what}: car./s (mediana de {args.rounds} rondas; cada ronda), el lote entero "
           f"frente a un carril por núcleo; LANE_ROWS = {LANE_ROWS}\n")
     print("| filas | entero | carriles | carriles / entero | elige | mismos caracteres |\n"

@@ -1,6 +1,7 @@
 """A recurrent cell's step without its matrix products, compiled by Numba into one pass over each
 row: the input table, the products' scales, the gates, the new state and the int8 quantization
-of its features for the next products.
+of its features for the next products; and, before it in the int8 path's steady state
+(`engine.int8.Int8Program.steps`), the draw of each row's character from its output sums.
 
 The formula is written nowhere here: `trace` runs the cell's own `step` (`engine.cells`) over
 `ScalarOps`, an `engine.ops` namespace whose values are the names of one unit's numbers, and
@@ -13,6 +14,12 @@ gates took 70 % of the old one-graph step (`python -m bench.engine_profile`). He
 is read once and written once. `tanh` and `sigmoid` are a rational approximation (Eigen's
 float32 tanh, within a few units in the last place) in plain arithmetic, so the loop vectorizes;
 no step depends on what else shares its batch.
+
+The sampler is the one thing written out here rather than traced: `choose_row` is
+`engine.sampling.choose` for one row, the same operations in the same order (exp aside, which may
+differ in its last bit), because NumPy's sampler makes a pass over whole [rows, vocabulary]
+arrays per operation on one core, and the compiled one costs a fraction of a microsecond a row
+(tests/test_int8.py holds the two to the same characters and the same logits).
 
 The generated module is written to verbo's cache folder (`engine.cache_files`) and compiled
 with Numba's on-disk cache beside it: a second process loads it without compiling.
@@ -84,7 +91,9 @@ def logit(sums, scales, bias, v):
 def choose_row(sums, scales, bias, temperature, uniform):
     # engine.sampling.choose for one row without top-k / top-p, in its order of operations:
     # float64 logits / T, their maximum, exp of the difference summed left to right, the count
-    # of running sums below uniform * total
+    # of running sums below uniform * total. Only exp may differ, in its last bit (libm's here,
+    # NumPy's own SIMD loop there). A NaN logit (not made by finite weights) is never the
+    # maximum here, where np.argmax would pick it
     width, best, top = scales.shape[0], 0, -np.inf
     running = np.empty(width)
     for v in range(width):
@@ -102,6 +111,21 @@ def choose_row(sums, scales, bias, temperature, uniform):
     for v in range(width):
         below += running[v] < threshold
     return min(below, width - 1)
+
+
+# the samplers are their own functions, called from Python and never from the pass: Numba compiles
+# a function called from a "contract" one with that licence, and a logit fused into one FMA is
+# not the readout's logit
+@njit(parallel=True, error_model="numpy", nogil=True, cache=True)
+def sample_parallel(product, width, scales, bias, temperatures, uniforms, ids):
+    for b in prange(product.shape[0]):
+        ids[b] = choose_row(product[b, width:], scales, bias, temperatures[b], uniforms[b])
+
+
+@njit(error_model="numpy", nogil=True, cache=True)
+def sample_serial(product, width, scales, bias, temperatures, uniforms, ids):
+    for b in range(product.shape[0]):
+        ids[b] = choose_row(product[b, width:], scales, bias, temperatures[b], uniforms[b])
 '''
 
 # Numba's options for the pass: "contract" lets it fuse a multiply and an add into one FMA, the
@@ -191,10 +215,9 @@ def _blocks(value) -> list[Value]:
 
 
 def trace(cell) -> tuple[str, list[np.ndarray]]:
-    """(the module's source: `step_parallel`, `step_serial`, `sample_step_parallel`,
-    `sample_step_serial` (the step from a character drawn from the product's output sums, as
-    `engine.sampling.choose` draws it), `quantize_parallel`, `quantize_serial`; the per-unit
-    constants the steps take after their fixed arguments, in order)."""
+    """(the module's source: `step_parallel`, `step_serial`, `quantize_parallel`,
+    `quantize_serial`, after the prelude's samplers; the per-unit constants `step` takes after
+    its fixed arguments, in order)."""
     ops = ScalarOps(cell)
     next_states, features = cell.step(ops, "ids", ops.states)
     blocks = _blocks(next_states)
@@ -203,26 +226,17 @@ def trace(cell) -> tuple[str, list[np.ndarray]]:
     body = ops.lines + [f"out[{k} * units + j] = {block}" for k, block in enumerate(blocks)]
     body.append(f"q[j] = quantize({features}, q_scale)")
     constants = "".join(f", c{k}" for k in range(len(ops.constants)))
-    loop = [f"    units = states.shape[1] // {len(blocks)}",
-            "    for b in prange(states.shape[0]):"]
-    rest = ["        row, state = table[char], states[b]",
-            "        out, q = next_states[b], quantized[b]",
-            "        for j in range(units):"]
-    rest += [f"            {line}".replace("product[", "product_row[") for line in body]
     source = [PRELUDE]
     for mode, decorator in OPTIONS.items():
         source += ["", "", f"@{decorator}",
                    f"def step_{mode}(product, scales, table, ids, states, next_states, quantized,"
-                   f" q_scale{constants}):", *loop,
-                   "        char, product_row = ids[b], product[b]", *rest]
-        source += ["", "", f"@{decorator}",
-                   f"def sample_step_{mode}(product, scales, out_scales, bias, temperatures,"
-                   f" uniforms, table, ids, states, next_states, quantized, q_scale{constants}):",
-                   *loop,
-                   "        product_row = product[b]",
-                   "        char = choose_row(product_row[scales.shape[0]:], out_scales, bias,"
-                   " temperatures[b], uniforms[b])",
-                   "        ids[b] = char", *rest]
+                   f" q_scale{constants}):",
+                   f"    units = states.shape[1] // {len(blocks)}",
+                   "    for b in prange(states.shape[0]):",
+                   "        row, product_row, state = table[ids[b]], product[b], states[b]",
+                   "        out, q = next_states[b], quantized[b]",
+                   "        for j in range(units):"]
+        source += [f"            {line}".replace("product[", "product_row[") for line in body]
         source += ["", "", f"@{decorator}",
                    f"def quantize_{mode}(states, quantized, q_scale):",
                    f"    units = states.shape[1] // {len(blocks)}",

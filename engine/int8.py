@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -41,12 +41,13 @@ PARALLEL_ROWS = 96
 # the batch's and the scheduler's Python runs once per call; a row joining, or a cancellation,
 # waits at most that many steps
 STEPS_PER_CALL = 8
-# `steps` cuts a batch into lanes, up to one per core, of at least this many rows: each lane walks
-# its rows through their characters alone (the serial pass, a one-thread product), so no thread
-# hands work to another between two steps. A smaller batch stays whole: one product on every core
-# keeps each core's share of the weights in its cache, which a one-thread product of all of them
-# cannot. Alone the crossover is lower; in the engine the event loop shares the cores, and a lane
-# it holds up holds up the whole call (both measured: `python -m bench.lanes_bench [--engine]`)
+# `steps` cuts a batch of at least this many rows per core into lanes, one per core: each lane
+# walks its rows through their characters alone (the serial pass, a one-thread product), so no
+# thread hands work to another between two steps. A smaller batch stays whole: one product on
+# every core keeps each core's share of the weights in its cache, which a one-thread product of
+# all of them cannot. Alone the crossover is lower; in the engine the event loop shares the
+# cores, and a lane it holds up holds up the whole call (both measured on two cores: `python -m
+# bench.lanes_bench [--engine]`; with more cores, whole batches until that is measured there)
 LANE_ROWS = 64
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 # Numba's parallel loops, run one at a time in the process: its fallback thread pool
@@ -78,8 +79,7 @@ class Int8Program:
         source, constants = trace(cell)
         module = compiled_module(cell.name, source)
         self._step_parallel, self._step_serial = module.step_parallel, module.step_serial
-        self._sample_step_parallel, self._sample_step_serial = (module.sample_step_parallel,
-                                                                module.sample_step_serial)
+        self._sample_parallel, self._sample_serial = module.sample_parallel, module.sample_serial
         self._quantize_parallel, self._quantize_serial = (module.quantize_parallel,
                                                           module.quantize_serial)
         recurrent, recurrent_scales = quantize_columns(cell.recurrent_weights)
@@ -163,7 +163,7 @@ class Int8Program:
 
     def lanes_for(self, rows: int) -> int:
         """How many lanes `steps` runs `rows` rows in (see LANE_ROWS)."""
-        return max(1, min(CORES, rows // LANE_ROWS))
+        return CORES if CORES > 1 and rows >= CORES * LANE_ROWS else 1
 
     def steps(self, states: np.ndarray, temperatures: np.ndarray, draws: np.ndarray,
               lanes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -176,7 +176,7 @@ class Int8Program:
         temperatures = read_only_copy(temperatures, np.float64)
         draws = np.asarray(draws, np.float64)
         ids = np.empty((count, rows), np.int64)
-        lanes = self.lanes_for(rows) if lanes is None else lanes
+        lanes = max(1, min(self.lanes_for(rows) if lanes is None else lanes, rows))
         if lanes == 1:
             states, product = self._walk(states, product, temperatures, draws, ids, lane=False)
         else:
@@ -185,7 +185,10 @@ class Int8Program:
                      for a, b in zip(bounds[:-1], bounds[1:])]
             others = [self._lane_threads().submit(self._walk, *part, lane=True)
                       for part in parts[1:]]
-            walked = [self._walk(*parts[0], lane=True)] + [other.result() for other in others]
+            try:
+                walked = [self._walk(*parts[0], lane=True)] + [other.result() for other in others]
+            finally:  # a lane that failed: the others end before the call does
+                wait(others)
             states = np.concatenate([lane_states for lane_states, _ in walked])
             product = np.concatenate([lane_product for _, lane_product in walked])
             states.flags.writeable = False
@@ -193,20 +196,26 @@ class Int8Program:
         return ids.T, states
 
     def _walk(self, states, product, temperatures, draws, ids, lane: bool):
-        """`steps` for these rows: in a lane, the serial pass and the one-thread session in the
-        calling thread; otherwise as `step` runs them."""
+        """`steps` for these rows: in a lane, the serial functions and the one-thread session in
+        the calling thread; otherwise as `step` runs them."""
         rows = len(states)
         for k in range(draws.shape[1]):
+            drawing = (product, self.gate_width, self.output_scales, self.dense_b, temperatures,
+                       read_only_copy(draws[:, k], np.float64), ids[k])
+            if lane:
+                self._sample_serial(*drawing)
+            else:
+                self._run(self._sample_parallel, self._sample_serial, rows, *drawing)
             next_states = np.empty((rows, self.cell.state_size), np.float32)
             quantized = np.empty((rows, self.cell.units), np.uint8)
-            arguments = (product, self.recurrent_scales, self.output_scales, self.dense_b,
-                         temperatures, read_only_copy(draws[:, k], np.float64), self.cell.table,
-                         ids[k], states, next_states, quantized, self.q_scale, *self.constants)
+            arguments = (product, self.recurrent_scales, self.cell.table,
+                         read_only_copy(ids[k], np.int64), states, next_states, quantized,
+                         self.q_scale, *self.constants)
             if lane:
-                self._sample_step_serial(*arguments)
+                self._step_serial(*arguments)
                 product = self._lane.run(None, {"x": quantized})[0]
             else:
-                self._run(self._sample_step_parallel, self._sample_step_serial, rows, *arguments)
+                self._run(self._step_parallel, self._step_serial, rows, *arguments)
                 product = self._product(quantized)
             next_states.flags.writeable = False
             states = next_states

@@ -1,8 +1,9 @@
 """The inference queue: one worker thread owns a model and steps every active request at once.
 
-Iteration-level batching (as in continuous batching for LLM serving): between two single-character
-steps, finished or cancelled requests leave the batch and waiting ones join it, so a long
-generation never holds back a short one. The worker hands the event loop `Event`s (new ids, an
+Iteration-level batching (as in continuous batching for LLM serving): between two kernel calls
+(one character each, or a few where the kernel takes several per call in the steady state:
+`Batch.steps_ahead`), finished or cancelled requests leave the batch and waiting ones join it,
+so a long generation never holds back a short one. The worker hands the event loop `Event`s (new ids, an
 end) in coalesced batches, at most every POST_INTERVAL, with one thread-safe callback for the
 whole batch; the event loop never runs model code. The arithmetic of a step is `engine.batch`'s.
 
@@ -390,7 +391,7 @@ class Scheduler:
             self.step_hook(batch)
         rows = batch.rows
         self.round_trips += 1
-        if (ahead := batch.steps_ahead()) > 1:  # a device kernel: k characters in one call
+        if (ahead := batch.steps_ahead()) > 1:  # k characters in one call (int8, a device)
             batch.sync_generated()
             for row, chars in zip(rows, batch.step_many(ahead).tolist()):
                 row.generated += chars

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import Engine, arithmetic, fused_gates
+from engine import Engine, arithmetic, fused_gates, int8
 from engine.arithmetic import resolve
 from engine.batch import score_sequences
 from engine.cells import Gru
@@ -185,6 +185,8 @@ def test_the_multi_character_pass_draws_what_the_sampler_draws(tiny_models, cell
                      np.tile(np.arange(count, dtype=np.uint64), (rows, 1)))
     ids, got = kernel.program.steps(states, temperatures, draws, lanes)
     assert kernel.program._handed_on[0] is got  # the next step or readout multiplies nothing
+    # and what it hands on is those states' own product, lanes put back in order
+    np.testing.assert_array_equal(kernel.readout(got), kernel.readout(got.copy()))
     no_top_k, no_top_p, expected = np.zeros(rows, np.int64), np.ones(rows), []
     for k in range(count):
         logits = kernel.readout(states)
@@ -193,6 +195,29 @@ def test_the_multi_character_pass_draws_what_the_sampler_draws(tiny_models, cell
     np.testing.assert_array_equal(ids, np.stack(expected, axis=1))
     np.testing.assert_array_equal(got, states)
     assert len(set(ids[temperatures > 0].ravel().tolist())) > 2  # it drew, not a stuck argmax
+
+
+def test_the_compiled_logits_are_the_readouts_to_the_bit(tiny_models):
+    """The sampler in the pass reads the same float32 logits as `readout` (no fused
+    multiply-add in `logit`), or its characters would drift from `engine.sampling`'s."""
+    kernel = CellKernel(load_model_folder(tiny_models["gru"]), "int8")
+    program = kernel.program
+    module = fused_gates.compiled_module("gru", fused_gates.trace(kernel.cell)[0])
+    states = random_states(kernel.cell, 64, seed=11)
+    product = program._product_of(states)[1]
+    sums = product[:, program.gate_width:]
+    compiled = np.array([[module.logit(row, program.output_scales, program.dense_b, v)
+                          for v in range(kernel.vocab_size)] for row in sums], np.float32)
+    np.testing.assert_array_equal(compiled, program._logits(product))
+
+
+@pytest.mark.parametrize(("cores", "rows", "lanes"), [(1, 256, 1), (2, 127, 1), (2, 128, 2),
+                                                      (2, 256, 2), (16, 256, 1), (16, 1024, 16)])
+def test_lanes_are_one_per_core_from_lane_rows_a_core(monkeypatch, tiny_models, cores, rows,
+                                                       lanes):
+    monkeypatch.setattr(int8, "CORES", cores)
+    kernel = CellKernel(load_model_folder(tiny_models["gru"]), "int8")
+    assert kernel.program.lanes_for(rows) == lanes
 
 
 class TwoProducts(Gru):

@@ -32,7 +32,7 @@ async def test_scripted_session_of_every_command(engine, tmp_path):
 
 
 async def test_generated_text_streams_in_pieces(engine, tmp_path):
-    engine.model("gru").scheduler.step_hook = Pace()
+    engine.model("gru").scheduler.step_hook = Pace(every=6)  # about every 50 characters
     out = await run_session(engine, tmp_path, "!longitud 1500\rDios dijo:\r\x04")
     generated = [w for w in out.writes if w and "Dios" not in w and "longitud" not in w]
     assert len(generated) > 5  # many separate writes as it is sampled, not one block at the end

@@ -17,6 +17,8 @@ from engine.scheduler import POST_INTERVAL
 
 class HoldAt:
     """Hold the worker before step `at` until `release()`; `reached` is set once it waits there.
+    A step is a kernel call: one character per row, or up to the kernel's `steps_per_call` in
+    the steady state (the int8 arithmetic's 8).
 
     The step before sleeps past POST_INTERVAL, so everything generated so far has been handed to
     the event loop before the worker stops.
@@ -39,7 +41,8 @@ class HoldAt:
 
 
 class Pace:
-    """Sleep past POST_INTERVAL every `every` steps, so streamed text arrives in many pieces."""
+    """Sleep past POST_INTERVAL every `every` steps (kernel calls, as `HoldAt` counts them), so
+    streamed text arrives in many pieces."""
 
     def __init__(self, every: int = 50):
         self.every, self.steps = every, 0
