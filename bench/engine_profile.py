@@ -15,7 +15,7 @@ step's parts one by one.
    the product (ONNX Runtime), the pass between products (Numba: `engine.fused_gates`), the
    logits' scaling, and the quantization of states a step was not handed back (rows that
    joined or left); beside them the whole step, states carried, and a character of the
-   steady state's multi-character call (`steps`: the sampling in the pass, the batch whole or in
+   steady state's multi-character call (`steps`: the draw compiled, the batch whole or in
    lanes as the program picks at that size).
 """
 from __future__ import annotations
@@ -141,7 +141,7 @@ def step_parts(rows: int, repeats: int) -> dict[str, float]:
         "logits (escala y sesgo)": lambda: program._logits(product),
         "cuantizar estados no entregados": lambda: quantize(states, quantized, program.q_scale),
         "paso entero (estados encadenados)": whole,
-        f"un carácter de `steps` (muestreo en el pase, {STEPS_PER_CALL} por llamada, "
+        f"un carácter de `steps` (muestreo compilado, {STEPS_PER_CALL} por llamada, "
         f"{program.lanes_for(rows)} carril(es))": per_call,
     }
     timings = {}

@@ -17,9 +17,10 @@ the other rows of its batch, and a seeded generation is the same alone or in any
 its quantization) is `engine.fused_gates`, compiled from the cell's own `step`.
 
 In the steady state (every row sampling, no stops, no top-k / top-p) the batch asks for
-`STEPS_PER_CALL` characters at once (`steps`): the pass then also draws each row's character from
-the output sums, as `engine.sampling.choose` does from the same uniform numbers, so a character
-costs one product and one compiled pass, and the batch's Python runs once per call.
+`STEPS_PER_CALL` characters at once (`steps`): compiled code then draws each row's character from
+the output sums, as `engine.sampling.choose` does from the same uniform numbers, before the pass,
+so a character costs one product and two compiled calls, and the batch's Python runs once per
+call.
 """
 from __future__ import annotations
 

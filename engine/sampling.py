@@ -2,9 +2,9 @@
 once: `choose` runs on NumPy arrays (the engine), on Keras operations (the device kernel's K-step
 loop, `engine.device`) and on TensorFlow's (the SavedModel export's `generate`), so a seeded
 request writes the same text on each. One arithmetic has a copy for speed: the int8 path draws
-its steady state's characters inside its compiled pass (`engine.fused_gates.choose_row`, the
-same operations in the same order for one row; tests/test_int8.py holds the two to the same
-characters).
+its steady state's characters in compiled code (`engine.fused_gates.choose_row`, the same
+operations in the same order for one row, exp aside, which may differ in its last bit;
+tests/test_int8.py holds the two to the same characters).
 
 Vectorised over the batch, random numbers included: a row's n-th uniform number is a hash of its
 key (from the request's seed) and n (a counter-based generator, as Philox or JAX's PRNG keys are:

@@ -198,7 +198,7 @@ def test_the_multi_character_pass_draws_what_the_sampler_draws(tiny_models, cell
 
 
 def test_the_compiled_logits_are_the_readouts_to_the_bit(tiny_models):
-    """The sampler in the pass reads the same float32 logits as `readout` (no fused
+    """The compiled sampler reads the same float32 logits as `readout` (no fused
     multiply-add in `logit`), or its characters would drift from `engine.sampling`'s."""
     kernel = CellKernel(load_model_folder(tiny_models["gru"]), "int8")
     program = kernel.program
