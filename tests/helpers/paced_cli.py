@@ -8,11 +8,16 @@ file VERBO_TEST_HOLD_FILE once it holds: a test can send SIGTERM to a bot whose 
 holds an exact number of characters.
 
     python -m tests.helpers.paced_cli repl
+
+A paced step is one character here: the int8 arithmetic's multi-character calls (8 characters a
+call in the steady state) are turned off in this process, since the tests count, pace and hold
+characters; the engine's own tests hold those calls to the single steps' characters.
 """
 import os
 import sys
 import time
 
+from engine.int8 import Int8Program
 from engine.scheduler import Scheduler
 from verbo.cli import main
 
@@ -21,6 +26,7 @@ HOLD_AT = int(os.environ.get("VERBO_TEST_HOLD_AT", "0"))
 HOLD_FILE = os.environ.get("VERBO_TEST_HOLD_FILE", "")
 HOLD_SECONDS = 60.0
 start_worker = Scheduler.start
+Int8Program.steps_per_call = 1
 
 
 def hold_until_cancelled(batch) -> None:
