@@ -226,21 +226,50 @@ class Batch:
 
     def steps_ahead(self) -> int:
         """How many characters every row can take in one multi-step call now: 0 unless the
-        kernel has one and the batch is in the steady state (every row sampling, no stops, no
-        top-k/top-p), else up to the kernel's steps per call and no row's remaining count."""
+        kernel has one and the batch is in the steady state (every row sampling, no top-k /
+        top-p), else up to the kernel's steps per call and no row's remaining count."""
         per_call = self.kernel.steps_per_call
-        if per_call < 2 or self.pending_inputs or self.any_stop or self.any_truncation:
+        if per_call < 2 or self.pending_inputs or self.any_truncation:
             return 0
         return int(min(per_call, (self.targets - self.counts).min()))
 
-    def step_many(self, k: int) -> np.ndarray:
-        """k characters for every row in one kernel call (see `steps_ahead`): ids [B, k]."""
+    def step_many(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """k characters for every row in one kernel call (see `steps_ahead`): (ids [B, k], how
+        many of each row's ids it keeps: k, or fewer where a stop ended the row in the call)."""
         draws = uniforms(self.keys[:, None], self.draws[:, None] + np.arange(k, dtype=np.uint64))
+        before_call = self.states
         ids, self.states = self.kernel.steps(self.states, self.temperatures, draws)
         self.logits = None
-        self.counts += k
+        kept = self._stops_in_call(ids, before_call) if self.any_stop else np.full(len(ids), k)
+        self.counts += kept
         self.draws += np.uint64(k)
-        return ids
+        return ids, kept
+
+    def _stops_in_call(self, ids: np.ndarray, before_call: np.ndarray) -> np.ndarray:
+        """`_stop` over a multi-step call's characters: each row's first stop that counts ends
+        it there, and its state becomes the one `step` would have left (its characters up to
+        the stop, or up to the one before it, read again from the state before the call: the
+        row's arithmetic does not depend on its batch). Returns the characters kept per row."""
+        count = ids.shape[1]
+        rows = np.arange(len(ids))[:, None]
+        after, before = self.stop_after[rows, ids], self.stop_before[rows, ids]
+        ready = self.counts[:, None] + np.arange(1, count + 1) >= self.min_lengths[:, None]
+        hits = (after | before) & ready
+        kept = np.full(len(ids), count)
+        stopped = np.flatnonzero(hits.any(axis=1))
+        if not stopped.size:
+            return kept
+        states = self.states.copy()  # a kernel's returned states are read-only
+        for b in stopped.tolist():
+            first = int(hits[b].argmax())
+            kept[b] = first if before[b, first] else first + 1  # a "before" stop is not read
+            self.targets[b] = self.counts[b] + kept[b]
+            state = before_call[b:b + 1]
+            for char_id in ids[b, :kept[b]]:
+                state = self.kernel.step(np.array([char_id]), state)[1]
+            states[b] = state[0]
+        self.states = states
+        return kept
 
     def _stop(self, sampled: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """End the rows whose sampled character is a stop; returns those that end before it."""

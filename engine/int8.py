@@ -16,7 +16,7 @@ the other rows of its batch, and a seeded generation is the same alone or in any
 (tests/test_int8.py). The pass between two products (the input table, the gates, the new state,
 its quantization) is `engine.fused_gates`, compiled from the cell's own `step`.
 
-In the steady state (every row sampling, no stops, no top-k / top-p) the batch asks for
+In the steady state (every row sampling, no top-k / top-p) the batch asks for
 `STEPS_PER_CALL` characters at once (`steps`): compiled code then draws each row's character from
 the output sums, as `engine.sampling.choose` does from the same uniform numbers, before the pass,
 so a character costs one product and two compiled calls, and the batch's Python runs once per
@@ -38,7 +38,7 @@ from engine.int8_onnx import THREADS, integer_product, product_file, quantize_co
 # products; below, the pass runs in the calling thread and ONNX Runtime's threads spin, ready for
 # the next product at once (the crossover measured end to end: `python -m bench.tree_ab`)
 PARALLEL_ROWS = 96
-# characters per `steps` call in the steady state (every row sampling, no stops, no top-k/top-p):
+# characters per `steps` call in the steady state (every row sampling, no top-k / top-p):
 # the batch's and the scheduler's Python runs once per call; a row joining, or a cancellation,
 # waits at most that many steps
 STEPS_PER_CALL = 8

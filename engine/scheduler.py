@@ -393,8 +393,9 @@ class Scheduler:
         self.round_trips += 1
         if (ahead := batch.steps_ahead()) > 1:  # k characters in one call (int8, a device)
             batch.sync_generated()
-            for row, chars in zip(rows, batch.step_many(ahead).tolist()):
-                row.generated += chars
+            ids, kept = batch.step_many(ahead)
+            for row, chars, count in zip(rows, ids.tolist(), kept.tolist()):
+                row.generated += chars[:count]
             self.steps += ahead
         else:
             batch.step()

@@ -1,5 +1,7 @@
 """The stop setting (`!parada`): a generation ends at the first sentence end, line break or verse
-number after a minimum length, and the channel's state is exactly that of the text shown."""
+number after a minimum length, and the channel's state is exactly that of the text shown, also
+where the stop falls inside a multi-character call."""
+import asyncio
 import re
 
 import numpy as np
@@ -8,6 +10,9 @@ import pytest
 from bot.commands import Commands, Context
 from engine import Engine
 from engine.facade import MIN_LENGTH_BEFORE_STOP
+from engine.kernel import CellKernel
+from engine.scheduler import Job, Scheduler
+from engine.weights import REPO_WEIGHTS, load_model_folder
 
 PROMPT = "Y dijo Dios"
 
@@ -69,3 +74,35 @@ async def test_a_generations_own_stop_overrides_the_channels(tmp_path, call):
             text = "".join([c async for c in getattr(engine, call)("c", PROMPT, stop="sentence")])
         assert (await engine.settings("c")).stop == "none"
     assert len(text) < 2000 and re.fullmatch(r"[.!?]", text[-1])
+
+
+async def run_jobs(kernel, jobs: list[Job]):
+    scheduler = Scheduler(kernel, max_batch=len(jobs))
+    scheduler.start()
+    try:
+        return await asyncio.gather(*(scheduler.submit(job).result() for job in jobs))
+    finally:
+        await scheduler.close()
+
+
+async def test_a_stop_inside_a_multi_character_call_ends_the_row_as_single_steps_do():
+    """Rows that stop (after a full stop, before a digit) at different points of the int8
+    path's 8-character calls, beside rows that do not: the same characters and final states as
+    with one character a call, and some stops fell inside a call."""
+    kernel = CellKernel(load_model_folder(REPO_WEIGHTS / "gru"), "int8")
+    vocab = kernel.vocab
+    full_stop, digits = {vocab.index["."]}, {vocab.index[d] for d in "0123456789"}
+    jobs = [Job(inputs=vocab.encode(PROMPT)[0], state=kernel.start_state, generate=300,
+                temperature=0.9, seed=seed, min_length=minimum,
+                stop_after=frozenset(full_stop if seed % 3 else ()),
+                stop_before=frozenset(digits if seed % 3 != 1 else ()))
+            for seed, minimum in zip(range(12), (1, 5, 9, 13, 17, 21, 30, 2, 3, 4, 6, 7))]
+    assert kernel.steps_per_call == 8
+    batched = await run_jobs(kernel, jobs)
+    kernel.steps_per_call = 1
+    single = await run_jobs(kernel, jobs)
+    for ours, theirs in zip(batched, single):
+        assert ours.generated == theirs.generated
+        np.testing.assert_array_equal(ours.state, theirs.state)
+    lengths = [len(r.generated) for r in single]
+    assert any(n < 300 for n in lengths) and len({n % 8 for n in lengths}) > 2
