@@ -168,10 +168,10 @@ class Int8Program:
 
     def steps(self, states: np.ndarray, temperatures: np.ndarray, draws: np.ndarray,
               lanes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """draws.shape[1] characters per row, each drawn by the compiled pass from the output
-        sums of the product before it (`engine.sampling.choose`'s arithmetic, no top-k / top-p)
-        and stepped in the same pass: (ids [B, K], states). `lanes`: `lanes_for`'s choice,
-        unless given (the benchmark compares them)."""
+        """draws.shape[1] characters per row, each drawn by compiled code from the output sums
+        of the product before it (`engine.sampling.choose`'s arithmetic, no top-k / top-p), then
+        stepped by the pass: (ids [B, K], states). `lanes`: `lanes_for`'s choice, unless given
+        (the benchmark and the tests compare them)."""
         states, product = self._product_of(states)
         rows, count = draws.shape
         temperatures = read_only_copy(temperatures, np.float64)

@@ -3,8 +3,8 @@
 Iteration-level batching (as in continuous batching for LLM serving): between two kernel calls
 (one character each, or a few where the kernel takes several per call in the steady state:
 `Batch.steps_ahead`), finished or cancelled requests leave the batch and waiting ones join it,
-so a long generation never holds back a short one. The worker hands the event loop `Event`s (new ids, an
-end) in coalesced batches, at most every POST_INTERVAL, with one thread-safe callback for the
+so a long generation never holds back a short one. The worker hands the event loop `Event`s
+(new ids, an end) in coalesced batches, at most every POST_INTERVAL, with one thread-safe callback for the
 whole batch; the event loop never runs model code. The arithmetic of a step is `engine.batch`'s.
 
 The hand-over carries each row's new characters since the last one as one list (not an event
