@@ -1,11 +1,11 @@
 """The inference queue: one worker thread owns a model and steps every active request at once.
 
-Iteration-level batching (as in continuous batching for LLM serving): between two kernel calls
-(one character each, or a few where the kernel takes several per call in the steady state:
-`Batch.steps_ahead`), finished or cancelled requests leave the batch and waiting ones join it,
-so a long generation never holds back a short one. The worker hands the event loop `Event`s
-(new ids, an end) in coalesced batches, at most every POST_INTERVAL, with one thread-safe callback for the
-whole batch; the event loop never runs model code. The arithmetic of a step is `engine.batch`'s.
+Iteration-level batching (as in continuous batching for LLM serving): between two kernel calls (one
+character each, or a few where the kernel takes several per call in the steady state:
+`Batch.steps_ahead`), finished or cancelled requests leave the batch and waiting ones join it, so a
+long generation never holds back a short one. The worker hands the event loop `Event`s (new ids, an
+end) in coalesced batches, at most every POST_INTERVAL, with one thread-safe callback for the whole
+batch; the event loop never runs model code. The arithmetic of a step is `engine.batch`'s.
 
 The hand-over carries each row's new characters since the last one as one list (not an event
 per row per step), and it spaces out as the batch grows (POST_PER_ROW), so that the event loop's
