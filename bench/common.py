@@ -24,16 +24,15 @@ MATRIX_FLAGS = {"amx_int8": "AMX int8", "amx_bf16": "AMX bf16", "avx512_vnni": "
 def machine() -> str:
     """The machine as the benches' headers name it: the CPU's model, its cores, and its matrix
     instructions (from /proc/cpuinfo; the core count alone where that file is missing)."""
-    cores = CORES
     try:
         info = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return f"{cores} CPU"
+        return f"{CORES} CPU"
     fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
     fields = {key.strip(): value.strip() for key, value in fields.items()}
     flags = set(fields.get("flags", "").split())
     matrix = ", ".join(name for flag, name in MATRIX_FLAGS.items() if flag in flags) or "sin AMX ni VNNI"
-    return f"{fields.get('model name', 'CPU')}, {cores} CPU ({matrix})"
+    return f"{fields.get('model name', 'CPU')}, {CORES} CPU ({matrix})"
 
 
 @contextlib.asynccontextmanager

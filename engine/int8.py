@@ -150,17 +150,27 @@ class Int8Program:
         return self._logits(self._product_of(states)[1])
 
     def step(self, ids: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        states, product = self._product_of(states)
+        next_states, next_product = self._advance(*self._product_of(states), ids, lane=False)
+        self._handed_on = (next_states, next_product)
+        return self._logits(next_product), next_states
+
+    def _advance(self, states, product, ids, lane: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(the states after ids, their product): the pass, then the product. In a lane, the
+        serial pass and the one-thread session in the calling thread; otherwise by rows."""
         rows = len(states)
         next_states = np.empty((rows, self.cell.state_size), np.float32)
         quantized = np.empty((rows, self.cell.units), np.uint8)
-        self._run(self._step_parallel, self._step_serial, rows, product, self.recurrent_scales,
-                  self.cell.table, read_only_copy(ids, np.int64), states, next_states, quantized,
-                  self.q_scale, *self.constants)
-        next_product = self._product(quantized)
+        arguments = (product, self.recurrent_scales, self.cell.table,
+                     read_only_copy(ids, np.int64), states, next_states, quantized, self.q_scale,
+                     *self.constants)
+        if lane:
+            self._step_serial(*arguments)
+            next_product = self._lane.run(None, {"x": quantized})[0]
+        else:
+            self._run(self._step_parallel, self._step_serial, rows, *arguments)
+            next_product = self._product(quantized)
         next_states.flags.writeable = False  # the kernel's rule, and the pass's input type
-        self._handed_on = (next_states, next_product)
-        return self._logits(next_product), next_states
+        return next_states, next_product
 
     def lanes_for(self, rows: int) -> int:
         """How many lanes `steps` runs `rows` rows in (see LANE_ROWS)."""
@@ -197,29 +207,15 @@ class Int8Program:
         return ids.T, states
 
     def _walk(self, states, product, temperatures, draws, ids, lane: bool):
-        """`steps` for these rows: in a lane, the serial functions and the one-thread session in
-        the calling thread; otherwise as `step` runs them."""
-        rows = len(states)
+        """`steps` for these rows: each character drawn, then `_advance` (in a lane, or not)."""
         for k in range(draws.shape[1]):
             drawing = (product, self.gate_width, self.output_scales, self.dense_b, temperatures,
                        read_only_copy(draws[:, k], np.float64), ids[k])
             if lane:
                 self._sample_serial(*drawing)
             else:
-                self._run(self._sample_parallel, self._sample_serial, rows, *drawing)
-            next_states = np.empty((rows, self.cell.state_size), np.float32)
-            quantized = np.empty((rows, self.cell.units), np.uint8)
-            arguments = (product, self.recurrent_scales, self.cell.table,
-                         read_only_copy(ids[k], np.int64), states, next_states, quantized,
-                         self.q_scale, *self.constants)
-            if lane:
-                self._step_serial(*arguments)
-                product = self._lane.run(None, {"x": quantized})[0]
-            else:
-                self._run(self._step_parallel, self._step_serial, rows, *arguments)
-                product = self._product(quantized)
-            next_states.flags.writeable = False
-            states = next_states
+                self._run(self._sample_parallel, self._sample_serial, len(states), *drawing)
+            states, product = self._advance(states, product, ids[k], lane)
         return states, product
 
     def _lane_threads(self) -> ThreadPoolExecutor:
