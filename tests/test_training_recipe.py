@@ -178,3 +178,14 @@ def test_resuming_with_other_recipe_options_is_refused(tmp_path_factory):
 
     with pytest.raises(TrainingError, match="otras opciones"):
         train(replace(cfg, ema=0.0, epochs=2), say=lambda *_: None)
+
+
+def test_every_train_option_states_its_default_once():
+    from verbo.arguments import build_parser
+
+    train_parser = next(action for action in build_parser()._subparsers._group_actions
+                        if action.dest == "command").choices["train"]
+    helps = {action.option_strings[0]: action.help for action in train_parser._actions
+             if action.option_strings and action.dest != "help"}
+    assert helps["--corpus"].count("por defecto") == 1
+    assert [flag for flag, text in helps.items() if text.count("por defecto") != 1] == []

@@ -85,8 +85,11 @@ def add_train(sub) -> None:
         flag = f.metadata["flag"] or "--" + f.name.replace("_", "-")
         shown = ("no" if f.default is None or f.default is False
                  else "sí" if f.default is True else f.default)
-        kwargs = dict(dest=f.name, default=f.default,
-                      help=f"{f.metadata['help']} (por defecto: {shown})", **f.metadata["argparse"])
+        # a help that already says its default in words keeps those words alone
+        help_text = f.metadata["help"]
+        if "por defecto" not in help_text:
+            help_text += f" (por defecto: {shown})"
+        kwargs = dict(dest=f.name, default=f.default, help=help_text, **f.metadata["argparse"])
         if f.type in (bool, "bool"):
             options.add_argument(flag, **({"action": "store_true"} | kwargs))
         else:
