@@ -16,7 +16,7 @@ from training.keras_model import build_model
 from training.recipe import Warmup, averaged_arrays, keep_live_weights
 from training.text_corpus import bible
 from training.train import validation_bits
-from training.windows import epoch_part, window_positions
+from training.windows import EpochBatches, epoch_part, window_positions
 
 
 def test_stateful_windows_continue_each_stream_across_batches():
@@ -39,6 +39,24 @@ def test_short_epochs_take_the_text_in_turn():
     assert all(len(p) % 8 == 0 for p in parts) and max(sizes) - min(sizes) <= 1  # none left tiny
     np.testing.assert_array_equal(np.concatenate(parts[:rounds]), positions[:batches * 8])
     np.testing.assert_array_equal(parts[rounds], parts[0])  # then it starts over
+
+
+def test_epoch_batches_reach_keras_in_order_without_tf_data_autotuning():
+    # With tf.data's autotuner on, the end of fit() waits for its next tick (up to a minute)
+    from keras.src.trainers.data_adapters import get_data_adapter
+
+    ids = np.arange(5_000, dtype=np.int32) % 83
+    positions = window_positions(len(ids), seq_len=20, batch=8, stateful=False,
+                                 rng=np.random.default_rng(3))
+    positions = np.random.default_rng(4).permutation(positions)
+    batches = EpochBatches(ids, positions, batch=8)
+    dataset = get_data_adapter(batches, shuffle=False).get_tf_dataset()
+    assert dataset.options().autotune.enabled is False
+    seen = [(x.numpy(), y.numpy()) for x, y in dataset]
+    assert len(seen) == len(batches) > 2
+    for (x, y), index in zip(seen, range(len(batches))):
+        np.testing.assert_array_equal(x, batches[index][0])  # the epoch's order, batch by batch
+        np.testing.assert_array_equal(y, batches[index][1])
 
 
 def test_teacher_rows_are_its_prediction_after_each_position(tiny_models):
