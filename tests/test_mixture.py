@@ -123,6 +123,23 @@ def test_a_member_no_mixture_improves_on_is_reported_instead_of_mixed(tiny_model
     assert not (root / "mezcla").exists()
 
 
+def test_a_member_the_fit_gives_no_weight_is_named_instead_of_mixed(tiny_models, tmp_path):
+    root = tmp_path / "weights"
+    root.mkdir()
+    for cell in ("gru", "trigrama"):  # these two err differently: a mixture helps them
+        shutil.copytree(tiny_models[cell], root / cell)
+    shutil.copytree(tiny_models["gru"], root / "sordo")
+    arrays = dict(np.load(root / "sordo" / "weights.npz"))
+    rare = json.loads((root / "sordo" / "vocab.json").read_text())["chars"].index("#")
+    arrays["dense.0"][:] = 0  # it predicts "#" whatever it reads: worse than both everywhere
+    arrays["dense.1"][:] = -20
+    arrays["dense.1"][rare] = 20
+    np.savez(root / "sordo" / "weights.npz", **arrays)
+    with pytest.raises(MixtureError, match="'sordo' no aporta nada a la mezcla"):
+        build_mixture(["gru", "trigrama", "sordo"], "mezcla", root=root, say=lambda *_: None)
+    assert not (root / "mezcla").exists()
+
+
 def test_verbo_mix_writes_a_mixture_that_evaluates_as_recorded(tiny_models, tmp_path):
     root = tmp_path / "weights"
     root.mkdir()

@@ -115,6 +115,12 @@ def build_mixture(members: list[str], name: str, root: Path = REPO_WEIGHTS,
                            "hace más probable la validación; usa ese modelo solo")
     fit = fit_weights(member_logp)
     weights = rounded(fit.weights)
+    idle = [member for member, weight in zip(members, weights) if weight <= 0]
+    if idle:
+        names = ", ".join(map(repr, idle))
+        raise MixtureError(f"{names} no aporta{'n' if len(idle) > 1 else ''} nada a la mezcla (su "
+                           "peso ajustado no llega a 0.0001): mezcla los demás sin "
+                           f"{'ellos' if len(idle) > 1 else 'él'}")
     spec = MixtureSpec(dict(zip(members, weights)))
     mixed = bits_per_char(mixed_log_probs(member_logp, np.array(weights)))
     say(f"  {name}: {mixed:.4f} bits/car. con pesos "
