@@ -56,7 +56,7 @@ class EpochBatches(keras.utils.PyDataset):
                  teacher: np.ndarray | None = None, teacher_weight: float = 0.0):
         # Two threads put Keras on its ordered enqueuer, which turns tf.data's autotuning off:
         # with one worker Keras prefetches with AUTOTUNE, and the end of fit() then waits for
-        # the autotuner's next tick (10 ms doubling up to 60 s: 20.5, 41, 82, 142, 202 s ...).
+        # the autotuner's next tick, its period doubling up to a minute (docs/models.md).
         super().__init__(workers=2, use_multiprocessing=False)
         self.ids, self.positions, self.batch = ids, positions, batch
         self.teacher, self.teacher_weight = teacher, teacher_weight
