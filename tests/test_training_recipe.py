@@ -54,7 +54,7 @@ def test_epoch_batches_reach_keras_in_order_without_tf_data_autotuning():
     assert dataset.options().autotune.enabled is False
     seen = [(x.numpy(), y.numpy()) for x, y in dataset]
     assert len(seen) == len(batches) > 2
-    for (x, y), index in zip(seen, range(len(batches))):
+    for index, (x, y) in enumerate(seen):
         np.testing.assert_array_equal(x, batches[index][0])  # the epoch's order, batch by batch
         np.testing.assert_array_equal(y, batches[index][1])
 
