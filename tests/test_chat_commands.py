@@ -71,7 +71,7 @@ async def test_modelos_and_muestreo_on_discord(fake, launch):
     assert shown.content.startswith("```")
     await fake.wait_for(lambda: "semilla" in fake.bot_messages(channel)[-1].content, 30, "the note")
     names = [line.split()[0] for line in shown.content.strip("`\n").splitlines()]
-    assert names == ["gru", "lstm", "mezcla", "srnn", "trigrama"]
+    assert names == ["gru", "gru-ajustado", "lstm", "mezcla", "srnn", "trigrama"]
     pending = await fake.slash(channel, "muestreo", {"top_p": 0.5})
     await fake.wait_for(lambda: pending.answered, 30, "/muestreo")
     assert "top_p 0.5 (canal)" in (await says(fake, channel, "!estado")).content

@@ -39,7 +39,7 @@ def member_probabilities(kernel: MixtureKernel, text: str) -> np.ndarray:
 
 def test_the_shipped_mixture_names_its_members_and_copies_no_weights(mezcla):
     assert sorted(p.name for p in SHIPPED.iterdir()) == ["metrics.json", "spec.json"]
-    assert set(mezcla.weights) == {"gru", "lstm"} and sum(mezcla.weights.values()) == 1.0
+    assert set(mezcla.weights) == {"gru", "lstm", "gru-ajustado"} and sum(mezcla.weights.values()) == 1.0
 
 
 async def test_the_served_distribution_is_the_weighted_mixture_of_the_members(mezcla, tmp_path):
